@@ -424,12 +424,13 @@ def release(root: str, labels: tuple) -> None:
             sizes[label] = (files + 1, nbytes + i.size)
     if not sizes:
         return
-    fs.create_dir(f"{base}/{RELEASED}", recursive=True)
+    if _needs_folder(root):
+        fs.create_dir(f"{base}/{RELEASED}", recursive=True)
     for label, (files, nbytes) in sizes.items():
         record = json.dumps({"files": files, "bytes": nbytes, "live_before": live}).encode()
         with output.create_new(fs, f"{base}/{RELEASED}/{label}.json") as f:  # never through a link put there
             f.write(record)
-        fs.delete_dir(f"{base}/{label}")
+        commit._delete_dir(fs, f"{base}/{label}")  # in a bucket, no marker to delete once its files are
 
 
 class Release(beam.PTransform):
