@@ -30,8 +30,8 @@ from curate.readers.common import GCS_EMULATOR
 REPO = Path(__file__).resolve().parent.parent
 BUCKET = "bkt"
 _prefixes = itertools.count()
-# the emulator's Go scheduler on one thread: ~13% less of its CPU on this 2-core machine, no
-# slower a run (bench_bucketread.py --requests: 1.21 -> 1.05 CPU-s a demo run)
+# the emulator's Go scheduler on one thread: 8-13% less of its CPU on this 2-core machine, a
+# run no slower (bench_bucketread.py --requests, two runs of 3: 1.21 -> 1.05, 1.33 -> 1.23 CPU-s)
 ONE_THREAD = {"GOMAXPROCS": "1"}
 
 
