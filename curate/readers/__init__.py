@@ -350,7 +350,8 @@ def _walk(top: str, hidden: bool, tree: bool, dangling: list, unreadable: list |
 
 
 def list_files(
-    pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None, unreadable: list | None = None
+    pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None, unreadable: list | None = None,
+    keys: dict | None = None,
 ) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
@@ -363,10 +364,11 @@ def list_files(
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
     ``dangling``: a list that gets (path, relative path) of each link matched whose target
     does not exist (else they are left out); ``unreadable``: (path relative to the glob root,
-    reason) of each folder walked that could not be listed.
+    reason) of each folder walked that could not be listed; ``keys``: a dict that gets a URI's
+    files' (size, update time in ns) from its listing (``list_uri``).
     """
     if is_uri(pattern):
-        return list_uri(pattern)
+        return list_uri(pattern, keys)
     root = glob_root(pattern)
     links: list = []
     bad: list = []  # folders that could not be listed
@@ -503,13 +505,15 @@ RECORD_OPTIONS = ("text_field", "id_field", "url_field", "language_field", "path
 
 def plan_shards(
     files: list[tuple[str, str]], fmt: str | None, domain: str, source: str, options: dict, limits: Limits,
-    same: dict | None = None, in_place: bool = False,
+    same: dict | None = None, in_place: bool = False, keys: dict | None = None,
 ) -> list[Shard]:
     """One Shard per file, or several byte/row-group ranges for large splittable files; a file
     in ``same`` (its relative path -> where it is read, said on its quarantine row) is one
     shard that is not read, only accounted for. ``in_place``: the files are a folder's or a
     glob's, which would list a compressed file again beside its copy: a hint to decompress one
-    says to move the original away (common.MOVE_AWAY)."""
+    says to move the original away (common.MOVE_AWAY). ``keys``: (size, update time) of
+    files by URI from their listing (``list_files``): a bucket's file is not asked its size
+    again, a request each, one after another at launch."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
@@ -547,7 +551,7 @@ def plan_shards(
         if f is None:
             unknown.append((path, rel))
             continue
-        size = input_size(path)
+        size = keys[path][0] if keys and path in keys else input_size(path)
         stray = (not_parquet(path, rel, domain, in_place) if f == "parquet" else not_warc(path, rel, domain) if f == "warc"
                  else None) if look else None
         if stray:  # one stray file among Parquet (WARC) ones is quarantined whole by the reader (read_error, not_a_warc)
