@@ -2294,7 +2294,7 @@ def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys
     import bz2
     import lzma
 
-    path = tmp_path / f"pages.jsonl.{'bz2' if kind == 'bzip2' else 'xz'}"
+    path = tmp_path / f"dump.jsonl.{'bz2' if kind == 'bzip2' else 'xz'}"  # not pages.jsonl's: its copy would be beside it
     path.write_bytes((bz2.compress if kind == "bzip2" else lzma.compress)(pages.read_bytes()))
     for fmt in ([], ["--format", "jsonl"]):
         out = tmp_path / "o"
@@ -4646,3 +4646,38 @@ def test_demo_mix_and_audit_say_a_uri_mistyped_as_run_does(tmp_path, monkeypatch
     assert run_cli(*args) == 2
     assert capsys.readouterr().err.splitlines()[0] == said
     assert os.listdir(tmp_path) == ["p.jsonl"]
+
+
+def test_every_command_given_a_compressed_file_beside_its_copy_is_told_to_give_the_copy(tmp_path, capsys, monkeypatch):
+    """curate run --input x.jsonl.bz2 beside its copy says to give the copy (the hint's command
+    again fails: "already exists"); the audit, train-quality (--positive, --eval) and a
+    decontaminate evaluation set printed the recompress hint again, and train-quality's --positive
+    x.jsonl.bz2 said "unknown format None". Each now says run's line, with its own option; for
+    bzip2 -dk's copy (x.jsonl) too. A file of that name holding other data is no copy: the hint."""
+    import bz2
+
+    monkeypatch.chdir(tmp_path)
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log", "label": i % 2}) + "\n" for i in range(40))
+    x, copy = tmp_path / "x.jsonl.bz2", tmp_path / "x.jsonl"
+    x.write_bytes(bz2.compress(lines.encode()))
+    (tmp_path / "d.toml").write_text(f'[run]\noutput = "o"\n[[inputs]]\nglob = "{copy}"\ndomain = "web"\n'
+                                     f'[[decontaminate.eval_sets]]\nglob = "{x}"\n')
+    model = ["--output", str(tmp_path / "m.bin")]
+    commands = {
+        "--corpus": ["audit", "--corpus", x],
+        "--positive": ["train-quality", "--positive", x, "--negative", copy, *model],
+        "--eval": ["train-quality", "--positive", copy, "--negative", copy, "--eval", x, *model],
+        "--input": ["run", "--input", x, "--domain", "web", "--output", tmp_path / "o", "--progress", "off"],
+        "decontaminate.eval_sets[0].glob": ["run", "d.toml", "--stages", "ingest,decontaminate", "--progress", "off"],
+    }
+    for other in (False, True):
+        copy.write_text(lines.replace("record 0", "record zero") if other else lines)
+        for option, args in commands.items():
+            assert run_cli(*args) != 0, args
+            err = capsys.readouterr().err
+            given = f"{option} {copy}" if option.startswith("-") else f"{option} = {json.dumps(str(copy))}"
+            said = f"{x} is compressed with bzip2; its copy {copy} is beside it: give {given} instead"
+            if other:  # another file of that name: the hint (it writes x.jsonl.zst, not there)
+                assert "its copy" not in err and "zstd -q -o" in err, (args, err)
+            else:
+                assert said in err and "e.g." not in err, (args, err)

@@ -81,13 +81,10 @@ def _scan(path: str, infer: int | None = 1000, given: str | None = None, in_plac
         return scan_parquet(path)
     if name.endswith(JSONL):
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
-    from curate.readers.common import compressed_parquet_error, other_compression_error
+    from curate.readers.common import not_read_as_is
 
-    packed = compressed_parquet_error(given or path, in_place)
-    if packed:
-        raise ValueError(packed)
-    try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
-        other = other_compression_error(path, given, in_place)
+    try:  # a .parquet.gz, a .jsonl.bz2 / .xz / .lz4: named as curate run names it (its copy beside it too)
+        other = not_read_as_is(path, "--corpus", in_place, given)
     except OSError:
         other = None
     raise ValueError(other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")

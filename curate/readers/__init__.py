@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, MISSED_SLASH, UNPACK, Limits, Shard, archive,  # noqa: F401
-                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
+                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, not_read_as_is, open_raw, read_batches,
                                    relpath)
 
 if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
@@ -531,8 +531,8 @@ def plan_shards(
         # remote input only its first file, not a round trip per file of a bucket at launch.
         look = i == 0 or not is_uri(path)
         tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
-        other = compressed_parquet_error(path, in_place, option="--input") if not tree else None  # quarantined whole as read_error ('magic bytes not found')
-        other = other or (other_compression_error(path, in_place=in_place, option="--input") if look and not tree else None)
+        # a .parquet.gz was quarantined whole as read_error ('magic bytes not found')
+        other = not_read_as_is(path, "--input", in_place, look=look) if not tree else None
         if other:  # read as it is, every line of it would be quarantined
             raise InputError(other)
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack

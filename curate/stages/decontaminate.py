@@ -291,12 +291,15 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return h[first], it[first]
 
 
-def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
-    """(item id, text) of every item of one evaluation file."""
+def _texts_of_file(path: str, rel: str, spec: dict, fmt: str, option: str | None = None):
+    """(item id, text) of every item of one evaluation file; ``option``: the key that named it
+    (``eval_sets[0].glob``), given its copy where one is beside it, as curate run's --input is."""
     from curate.readers.common import Limits, decode_text, open_bytes, other_compression_error
     from curate.readers.jsonl import get_path, json_lines
 
-    error = other_compression_error(path)  # its compressed bytes would be read as items
+    in_place = not os.path.isfile(spec["glob"])  # a folder's or glob's file: move the original out
+    # its compressed bytes would be read as items (a .parquet.gz is read: decompressed below)
+    error = other_compression_error(path, in_place=in_place, option=None if in_place else option)
     if error:
         raise ValueError(error)
     fields = spec["text_fields"]
@@ -472,7 +475,7 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
         for path, rel in list_files(spec["glob"]):
             name = spec["name"] or rel.split("/")[-1].split(".")[0]
             try:
-                items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
+                items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"]), f"decontaminate.eval_sets[{i}].glob"))
             except (EOFError, OSError, CorruptData) as e:  # a cut download, a damaged member: one line, no traceback
                 raise ValueError(unreadable(path, e)) from None
             except BombStopped as e:  # a traceback before; an evaluation set takes no [limits]
