@@ -2355,7 +2355,8 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
         assert err.count("\n") == 1 and "e.g. " in err, err
         hint = _hint(err)
         assert hint not in said, f"the same hint again, after it was run: {hint}"
-        assert err.rstrip().endswith(", then move the original out of the input's folder (its copy is read in its place)"), err
+        err = re.sub(r"; \d+ other files? to fix too .*", "", err.rstrip())  # the first file's line: the others are named after it
+        assert err.endswith(", then move the original out of the input's folder (its copy is read in its place)"), err
         said.append(hint)
         before = {p.name: p.read_bytes() for p in d.iterdir()}
         subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
@@ -4681,3 +4682,42 @@ def test_every_command_given_a_compressed_file_beside_its_copy_is_told_to_give_t
                 assert "its copy" not in err and "zstd -q -o" in err, (args, err)
             else:
                 assert said in err and "e.g." not in err, (args, err)
+
+
+def test_every_file_of_a_folder_curate_will_not_read_is_named_in_one_line(tmp_path, capsys):
+    """A folder of three .jsonl.bz2 dumps (or a zip and files of no known format beside them):
+    curate run and the audit named the first file alone, so a user fixed one, ran again, and
+    was told the next. The first file's line says what to do; the others are named with it (a
+    reason where it differs), the first five and a count, and the files of no known format too."""
+    import bz2
+
+    d = tmp_path / "d"
+    d.mkdir()
+    for n in "abcdefg":
+        (d / f"{n}.jsonl.bz2").write_bytes(bz2.compress(b'{"text": "a record of the harbour"}\n'))
+    (d / "h.zip").write_bytes(b"PK\x03\x04" + b"\0" * 26)
+    (d / "notes").write_bytes(b"\x00\x01 nothing that says its format")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", d, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{d / 'a.jsonl.bz2'} is compressed with bzip2; curate reads gzip and zstd: recompress it" in err, err
+    assert ("7 other files to fix too (the same way, or as said): b.jsonl.bz2, c.jsonl.bz2, d.jsonl.bz2, e.jsonl.bz2, "
+            f"f.jsonl.bz2 and 2 more; and cannot tell the format of '{d / 'notes'}'") in err, err
+    (d / "notes").unlink()
+    for n in "cdefg":
+        (d / f"{n}.jsonl.bz2").unlink()
+    assert run_cli("run", "--input", d, "--domain", "web", "--output", out, "--progress", "off") == 2
+    assert "2 other files to fix too (the same way, or as said): b.jsonl.bz2, h.zip (a zip archive)\n" in capsys.readouterr().err
+    assert run_cli("audit", "--corpus", d, "--output", tmp_path / "audit") != 0
+    err = capsys.readouterr().err
+    assert f"{d / 'a.jsonl.bz2'} is compressed with bzip2" in err and "2 other files to fix too (the same way, or as said): " \
+        f"{d / 'b.jsonl.bz2'}, {d / 'h.zip'} (not a Parquet or JSONL file)\n" in err, err
+    # train-quality's inputs and an evaluation set's files: the compressed ones, all named
+    (d / "h.zip").unlink()
+    assert run_cli("train-quality", "--positive", d, "--negative", d, "--output", tmp_path / "m.bin") != 0
+    assert "1 other file to fix too (the same way, or as said): b.jsonl.bz2\n" in capsys.readouterr().err
+    (tmp_path / "e.toml").write_text(f'[run]\noutput = "{out}"\n[[inputs]]\nglob = "{tmp_path / "e.toml"}"\nformat = "text"\n'
+                                     f'domain = "web"\n[[decontaminate.eval_sets]]\nglob = "{d}"\n')
+    assert run_cli("run", tmp_path / "e.toml", "--stages", "ingest,decontaminate", "--progress", "off") != 0
+    assert "1 other file to fix too (the same way, or as said): b.jsonl.bz2\n" in capsys.readouterr().err
+

@@ -81,13 +81,21 @@ def _scan(path: str, infer: int | None = 1000, given: str | None = None, in_plac
         return scan_parquet(path)
     if name.endswith(JSONL):
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
+    raise ValueError(_refused(path, given, in_place))
+
+
+def _refused(path: str, given: str | None = None, in_place: bool = False) -> str | None:
+    """Why the audit does not read a file (_scan's arguments), in one line saying what to do; None
+    for a Parquet or JSONL name."""
     from curate.readers.common import not_read_as_is
 
+    if path.lower().endswith((".parquet", *JSONL)):
+        return None
     try:  # a .parquet.gz, a .jsonl.bz2 / .xz / .lz4: named as curate run names it (its copy beside it too)
         other = not_read_as_is(path, "--corpus", in_place, given)
     except OSError:
         other = None
-    raise ValueError(other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")
+    return other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])"
 
 
 def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str = "corpus", where: str = "") -> tuple[pl.LazyFrame, dict]:
@@ -133,6 +141,11 @@ def audit_files(files: list[str], partial: Partial, listed: frozenset = frozense
     Returns the fields used (of the last file). A JSONL file whose schema changes after the
     first lines is read again with the schema inferred from all of it.
     """
+    from curate.readers import all_refused
+
+    refused = [(f, f, why) for f in files if not is_uri(f) and (why := _refused(f, f, f in listed))]
+    if refused:  # every file to fix in one line, not one audit a file (a bucket's is looked at once copied here)
+        raise ValueError(all_refused(refused))
     used = {}
     for f in files:
         with _readable(f, f in listed) as (path, as_read, folder):

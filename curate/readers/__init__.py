@@ -179,6 +179,24 @@ def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]
     return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
 
 
+def all_refused(refused: list[tuple[str, str, str]]) -> str:
+    """One line for the files of an input curate will not read as they are ((path, relative path,
+    the file's own line)): the first's line whole (what to do), then the others named, each with
+    its reason where it differs (the first five and a count): a user fixes them in one pass."""
+    first, rest = refused[0], refused[1:]
+    if not rest:
+        return first[2]
+
+    def reason(path: str, why: str) -> str:  # "PATH is compressed with bzip2; ..." -> "compressed with bzip2"
+        said = re.split(r"[;:] ", why[len(path):].removeprefix(" is ").removeprefix(": "), maxsplit=1)[0] if why.startswith(path) else ""
+        return re.sub(r" \(.*\)$", "", said)  # "not a Parquet or JSONL file (.parquet, ...)": its list said once
+
+    said = reason(first[0], first[2])
+    names = [rel + (f" ({why})" if (why := reason(path, line)) != said and why else "") for path, rel, line in rest[:5]]
+    more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
+    return f"{first[2]}; {len(rest)} other file{'s' * (len(rest) > 1)} to fix too (the same way, or as said): {', '.join(names)}{more}"
+
+
 def reader_for(fmt: str):
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
@@ -518,6 +536,7 @@ def plan_shards(
     scan = [SCAN_BYTES]  # how much more of the input's JSONL files may be searched for a field
     columns: list = []  # per Parquet file checked: which named id, url or meta column it lacks, or None
     unknown: list = []  # files whose format neither name nor content tells: named together
+    refused: list = []  # (path, rel, why) of files curate reads only once converted: named together
     not_lines: list = []  # (shard index, why) of files given as JSON Lines that are not (one JSON array)
     lines_ok = False  # a file of the input was JSON Lines: the others are quarantined, not refused
     strays: list = []  # why files given as Parquet (WARC) are not: refused where no file is (a .txt given --format parquet)
@@ -534,16 +553,19 @@ def plan_shards(
         # a .parquet.gz was quarantined whole as read_error ('magic bytes not found')
         other = not_read_as_is(path, "--input", in_place, look=look) if not tree else None
         if other:  # read as it is, every line of it would be quarantined
-            raise InputError(other)
+            refused.append((path, rel, other))
+            continue
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack
-            raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
-                             f"({shell.in_bash(path)}e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input")
+            refused.append((path, rel, f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
+                            f"({shell.in_bash(path)}e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input"))
+            continue
         f = fmt or detect_format(path, domain)
         # JSON Lines too (a tar czf dump.jsonl.gz, a zip saved as .jsonl): their first bytes are read anyway
         kind = archive(path) if look and not tree and (f in (None, "jsonl") or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
-            raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
-                             f"{shell.in_bash(path)}({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input")
+            refused.append((path, rel, f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
+                            f"{shell.in_bash(path)}({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input"))
+            continue
         if f is None:
             unknown.append((path, rel))
             continue
@@ -586,8 +608,8 @@ def plan_shards(
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:
             shards.append(Shard(path, rel, f, domain, source, opts))
-    if unknown:
-        raise InputError(unknown_formats(unknown, files))
+    if refused or unknown:  # every file to fix, in one message: fixed in one pass, not one run a file
+        raise InputError("; and ".join(filter(None, [refused and all_refused(refused), unknown and unknown_formats(unknown, files)])))
     if strays and not magic_ok:  # nothing of the input would be read
         raise InputError(strays[0] + (f" (and {len(strays) - 1} other file{'s' * (len(strays) > 2)} of the input)" if len(strays) > 1 else ""))
     given = [k for k in options if k in RECORD_OPTIONS]  # as the user wrote them

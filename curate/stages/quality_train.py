@@ -161,13 +161,15 @@ def read_input(spec: str, negative: bool):
     if not files:
         where = "" if os.path.isdir(pattern) else relative_from(pattern, config=False)  # a folder found: its place is right
         raise ValueError(none_listed(pattern) + where)
+    from curate.readers import all_refused
     from curate.readers.common import not_read_as_is
 
     named = os.path.isfile(pattern)  # a file named on its own: its copy beside it is given instead
+    option = ("--negative" if negative else "--positive") * named or None
+    refused = [(path, rel, why) for path, rel in files if (why := not_read_as_is(path, option, not named))]
+    if refused:  # a .bz2 was "unknown format None"; every one named, fixed in one pass
+        raise ValueError(all_refused(refused))
     for path, rel in files:  # rel: keys (held-out split) do not depend on where the data lives
-        error = not_read_as_is(path, ("--negative" if negative else "--positive") * named or None, not named)
-        if error:  # a .bz2 was "unknown format None"
-            raise ValueError(error)
         name = path.lower()
         name = next((name[: -len(z)] for z in COMPRESSED if name.endswith(z)), name)
         if name.endswith((".html", ".htm")):
