@@ -4721,3 +4721,33 @@ def test_every_file_of_a_folder_curate_will_not_read_is_named_in_one_line(tmp_pa
     assert run_cli("run", tmp_path / "e.toml", "--stages", "ingest,decontaminate", "--progress", "off") != 0
     assert "1 other file to fix too (the same way, or as said): b.jsonl.bz2\n" in capsys.readouterr().err
 
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="counts bytes read with Linux's /proc/self/io")
+def test_a_file_beside_a_zstd_file_of_other_size_is_not_read_to_tell_them_apart(tmp_path, capsys):
+    """x.jsonl beside x.jsonl.zst (one name, compressed and not) are compared before a run, to read
+    a copy once: side by side to the first difference, so a copy with a record more at its end was
+    read whole, both files, before anything ran (a 4 GiB pair: 8 GiB). A zstd file of one frame
+    states its size decompressed: sizes that differ are told apart without reading either (bytes
+    read counted by the kernel, /proc/self/io), and both are read by the run, as before."""
+    import zstandard
+
+    d = tmp_path / "d"
+    d.mkdir()
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log, its tides and its ships"}) + "\n" for i in range(70000)) * 3
+    (d / "x.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))
+    (d / "x.jsonl").write_text(lines + json.dumps({"text": "one more record, at the end"}) + "\n")
+    size = (d / "x.jsonl").stat().st_size
+    assert size > 15 << 20, size
+    cfg = tmp_path / "c.toml"  # a second input missing: the plan's errors are said, nothing is run
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "o"}"\n[[inputs]]\nglob = "{d}"\ndomain = "web"\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "gone"}"\ndomain = "web"\nsource = "b"\n')
+
+    def read() -> int:
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("rchar"))
+
+    before = read()
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    assert "no file or folder" in capsys.readouterr().err
+    got = read() - before
+    assert got < size // 4, (got, size)  # was 19.1 MB: the 16.3 MB plain file whole, and the zstd one; 2.6 MB now

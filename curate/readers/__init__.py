@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import glob as _glob
 import importlib
+import io
 import os
 import re
 from typing import TYPE_CHECKING, Iterator
@@ -486,10 +487,15 @@ def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> d
 
 
 def _same_data(a: str, b: str) -> bool:
-    """Whether two local files hold the same bytes decompressed (read side by side, to the first
-    difference); False where either cannot be read whole (the reader says why)."""
+    """Whether two local files hold the same bytes decompressed: not where their sizes decompressed
+    differ (told without reading them where it can be: _plain_size), else read side by side, to
+    the first difference (a copy is read whole: a first or last MiB alike is no proof); False
+    where either cannot be read whole (the reader says why)."""
     from curate.readers.common import open_bytes
 
+    sizes = _plain_size(a), _plain_size(b)
+    if None not in sizes and sizes[0] != sizes[1]:  # x.jsonl beside x.jsonl.zst of other lines: neither read
+        return False
     try:
         with open_bytes(a, Limits()) as f, open_bytes(b, Limits()) as g:
             while True:
@@ -500,6 +506,42 @@ def _same_data(a: str, b: str) -> bool:
                     return True
     except Exception:  # noqa: BLE001 - damaged, a bomb, unreadable: not told the same
         return False
+
+
+def _plain_size(path: str) -> int | None:
+    """A local file's size decompressed where it is told without decompressing it: a plain file's
+    own size, a zstd file's that is one frame stating its content size (as `zstd FILE` writes it;
+    its block headers walked to the end, a few bytes read a block), else None: a gzip file's
+    trailer holds its last member's size only, modulo 4 GiB, and a frame's size says nothing
+    of frames after it."""
+    import zstandard
+
+    from curate.readers.common import compression
+
+    try:
+        kind = compression(path)
+        if kind is None:
+            return os.path.getsize(path)
+        if kind != "zstd":
+            return None
+        with open(path, "rb") as f:
+            head = f.read(18)  # the longest frame header
+            params = zstandard.get_frame_parameters(head)
+            if params.content_size == zstandard.CONTENTSIZE_UNKNOWN:
+                return None
+            f.seek(zstandard.frame_header_size(head))
+            while True:  # block header: last-block bit, type (raw, RLE: one byte, compressed), size
+                b = f.read(3)
+                if len(b) < 3:  # cut short: the reader says so
+                    return None
+                h = int.from_bytes(b, "little")
+                f.seek(1 if (h >> 1) & 3 == 1 else h >> 3, io.SEEK_CUR)
+                if h & 1:
+                    break
+            f.seek(4 * params.has_checksum, io.SEEK_CUR)
+            return params.content_size if f.tell() == os.fstat(f.fileno()).st_size else None
+    except (OSError, zstandard.ZstdError):
+        return None
 
 
 def _read_full(f, size: int = 1 << 20) -> bytes:
