@@ -846,7 +846,7 @@ def test_a_corpus_file_too_large_beside_its_copy_is_not_told_to_decompress_again
     """`audit --corpus d` on a .gz past max_file_bytes said to run `gzip -dk d/x.jsonl.gz`; run,
     it leaves d/x.jsonl, and the audit said the same again, whose command then fails ("already
     exists"). Its copy is said instead, as `curate run` says a bzip2 file's: in a folder, move
-    the original out; named alone, audit the copy."""
+    the original out; named alone, give --corpus the copy instead."""
     import gzip
 
     from curate import cli
@@ -868,5 +868,5 @@ def test_a_corpus_file_too_large_beside_its_copy_is_not_told_to_decompress_again
     err = capsys.readouterr().err
     assert "gzip -dk" not in err and len(err.strip().splitlines()) == 1, err
     todo = ("move the original out of the input's folder (its copy is read in its place)" if listed else
-            f"audit the copy: --corpus {d / 'x.jsonl'}")
+            f"give --corpus {d / 'x.jsonl'} instead")  # as curate run says it (was "audit the copy: --corpus ...")
     assert f"{d / 'x.jsonl.gz'}: decompresses to more than 4,096 bytes" in err and f"its copy {d / 'x.jsonl'} is beside it: {todo}" in err, err

@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import _SUFFIXES, jsonl
-from curate.readers.common import COPY_BESIDE, Limits, decompress_command, is_uri, name_utf8, plain_name
+from curate.readers.common import Limits, copy_there, decompress_command, is_uri, name_utf8, plain_name
 from curate.readers.decompress import CorruptData, unreadable
 
 
@@ -268,9 +268,9 @@ def _without_odd_lines(path: str, name: str, folder, in_place: bool = False) -> 
     except LimitExceeded as e:
         how = (f"at {BOMB_STOP:,} to 1 or more past {bomb_judged(limit):,} bytes (curate run's stop for a bomb"
                if isinstance(e, BombStopped) else f"to more than {limit:,} bytes (curate run's limits.max_file_bytes")
-        copy = plain_name(name, kind)
-        if not is_uri(name) and os.path.lexists(copy):  # the hint's command run: again, it fails ("already exists")
-            todo = COPY_BESIDE.format(copy) if in_place else f"its copy {copy} is beside it: audit the copy: {shell.said(f'--corpus {shell.quote(copy)}', copy)}"
+        # the hint's command run: again, it fails ("already exists"); its copy said as curate run says it
+        todo = None if is_uri(name) else copy_there(name, plain_name(name, kind), kind, in_place, "--corpus")
+        if todo:
             raise ValueError(f"{name}: decompresses {how}, past which it reads no further); {todo}") from None
         raise ValueError(f"{name}: decompresses {how}, past which it "
                          f"reads no further): a decompression bomb, or a dump to audit decompressed ("

@@ -551,17 +551,23 @@ def copy_beside(path: str, copy: str, kind: str, in_place: bool, option: str | N
     give the copy instead. None where neither (no copy, or a named file with no ``option`` to say),
     or where the copy's first MiB decompressed differs from the file's (another file of that name:
     the first MiB alike is no proof, it only bounds the cost; a copy is not read whole here)."""
+    todo = copy_there(path, copy, kind, in_place, option)
+    return f"{path} is compressed with {kind}; {todo}" if todo else None
+
+
+def copy_there(path: str, copy, kind: str, in_place: bool, option: str | None = None) -> str | None:
+    """copy_beside's what to do (``its copy X is beside it: ...``), for a line that starts
+    otherwise (the audit's file past max_file_bytes), else None."""
     if not (in_place or option):
         return None
     copy = next((c for c in ([copy] if isinstance(copy, str) else copy) if os.path.lexists(c) and _same_start(path, kind, c)), None)
     if copy is None:
         return None
     if in_place:
-        todo = COPY_BESIDE.format(copy)
-    else:  # a command's option, or a config's key (eval_sets[0].glob = "x.jsonl.zst")
-        given = f"{option} {shell.quote(copy)}" if option.startswith("-") else f"{option} = {json.dumps(copy)}"
-        todo = f"its copy {copy} is beside it: give {shell.said(given, copy)} instead"
-    return f"{path} is compressed with {kind}; {todo}"
+        return COPY_BESIDE.format(copy)
+    # a command's option, or a config's key (eval_sets[0].glob = "x.jsonl.zst")
+    given = f"{option} {shell.quote(copy)}" if option.startswith("-") else f"{option} = {json.dumps(copy)}"
+    return f"its copy {copy} is beside it: give {shell.said(given, copy)} instead"
 
 
 HEAD_BYTES = 1 << 20  # how much of a file and of its copy beside it is compared (copy_beside)
@@ -578,7 +584,8 @@ def _same_start(path: str, kind: str, copy: str) -> bool:
     try:
         if opener is None and kind not in ("gzip", "zstd"):
             return True
-        with (opener(path, "rb") if opener else open_bytes(path, Limits())) as f, open_bytes(copy, Limits()) as g:
+        head = Limits(max_file_bytes=2 * HEAD_BYTES, max_ratio=0)  # a bomb's first MiB too (it may be one past max_file_bytes)
+        with (opener(path, "rb") if opener else open_bytes(path, head)) as f, open_bytes(copy, head) as g:
             return f.read(HEAD_BYTES) == g.read(HEAD_BYTES)
     except Exception:  # noqa: BLE001 - damaged or unreadable: not told to be its copy
         return False
