@@ -543,7 +543,7 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
 
 
-def copy_beside(path: str, copy: str, kind: str, in_place: bool, option: str | None = None) -> str | None:
+def copy_beside(path: str, copy: str | list[str], kind: str, in_place: bool, option: str | None = None) -> str | None:
     """The one line for a file whose hint was run: its ``copy`` is there (``copy``: the hint's
     name for it, or a list of names: x.jsonl.zst, or x.jsonl from `bzip2 -dk`), and the hint's
     command again would fail ("already exists"). A folder's file (``in_place``): move the original
@@ -555,7 +555,7 @@ def copy_beside(path: str, copy: str, kind: str, in_place: bool, option: str | N
     return f"{path} is compressed with {kind}; {todo}" if todo else None
 
 
-def copy_there(path: str, copy, kind: str, in_place: bool, option: str | None = None) -> str | None:
+def copy_there(path: str, copy: str | list[str], kind: str, in_place: bool, option: str | None = None) -> str | None:
     """copy_beside's what to do (``its copy X is beside it: ...``), for a line that starts
     otherwise (the audit's file past max_file_bytes), else None."""
     if not (in_place or option):
