@@ -291,12 +291,26 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return h[first], it[first]
 
 
+def _refused(files: list[tuple[str, str]], spec: dict, option: str | None = None) -> str | None:
+    """Why evaluation files cannot be read as they are (a .jsonl.bz2: its compressed bytes would
+    be read as items; a .parquet.gz is read, decompressed), every one named in one line, else
+    None; ``option``: the key that named a file (``eval_sets[0].glob``), given its copy where one
+    is beside it, as curate run's --input is."""
+    from curate.readers import all_refused
+    from curate.readers.common import other_compression_error
+
+    in_place = not os.path.isfile(spec["glob"])  # a folder's or glob's file: move the original out
+    refused = [(path, rel, why) for path, rel in files
+               if (why := other_compression_error(path, in_place=in_place, option=None if in_place else option))]
+    return all_refused(refused) if refused else None
+
+
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import Limits, decode_text, open_bytes, other_compression_error
+    from curate.readers.common import Limits, decode_text, open_bytes
     from curate.readers.jsonl import get_path, json_lines
 
-    error = other_compression_error(path)  # its compressed bytes would be read as items
+    error = _refused([(path, rel)], spec)
     if error:
         raise ValueError(error)
     fields = spec["text_fields"]
@@ -469,7 +483,11 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
     names, hs, idx, halves_, short, short_names = [], [], [], [], [], []
     stats = {"eval_items": 0, "eval_items_too_short": 0}
     for i, spec in enumerate(sets):
-        for path, rel in list_files(spec["glob"]):
+        files = list_files(spec["glob"])
+        error = _refused(files, spec, f"decontaminate.eval_sets[{i}].glob")
+        if error:
+            raise ValueError(error)
+        for path, rel in files:
             name = spec["name"] or rel.split("/")[-1].split(".")[0]
             try:
                 items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
