@@ -159,7 +159,7 @@ def pytest_configure(config):
 # --- numba's kernels, compiled once for all the workers --------------------------------------
 # In a clean checkout numba's cache (the package's __pycache__) is empty, and every xdist worker
 # compiled the same kernels at its first filter or dedup step: ~31 CPU-s each, 24 of them the
-# secrets scan's two signatures (ASCII and wider text), ~12 s each. The controller compiles them
+# secrets scan's two signatures (ASCII and wider text), ~12 s each (since sec50 ~3 and ~8). The controller compiles them
 # before the workers start, in two processes that share the work, so each worker and each
 # `curate` it starts loads them from the cache (~1 s). A kernel left out here is only compiled
 # where it is first used, as before. With the cache warm, each process costs its imports (~1.5 s).
