@@ -13,7 +13,6 @@ import copy
 import datetime
 import hashlib
 import json
-import math
 import os
 import tomllib
 import urllib.parse
@@ -158,11 +157,12 @@ def cores() -> int:
     with contextlib.suppress(AttributeError, OSError):  # no sched_getaffinity: macOS, Windows
         n = len(os.sched_getaffinity(0)) or 1
     quota = _cpu_quota()
-    return max(1, min(n, math.ceil(quota))) if quota else n
+    return max(1, min(n, quota)) if quota else n
 
 
-def _cpu_quota() -> float | None:
-    """The fewest CPUs a cgroup quota allows this process (quota / period), None where none does:
+def _cpu_quota() -> int | None:
+    """The fewest CPUs a cgroup quota allows this process (quota / period, rounded up: 1.5 CPUs
+    run 2 processes at once; in integers, as a damaged file's 400 digits are no float), None where none does:
     cgroup v2's cpu.max ("200000 100000"; "max ..." none), v1's cpu.cfs_quota_us (-1 none) over
     cpu.cfs_period_us, in the process's cgroup and each above it (a container with its own
     cgroup namespace sees its own at the root)."""
@@ -188,7 +188,7 @@ def _cpu_quota() -> float | None:
             files = ("cpu.cfs_quota_us", "cpu.cfs_period_us") if folder else ("cpu.max",)
             pair = [n for name in files for n in numbers(os.path.join(here, name))]
             if len(pair) == 2 and pair[0] > 0 and pair[1] > 0:
-                quotas.append(pair[0] / pair[1])
+                quotas.append(-(-pair[0] // pair[1]))
     return min(quotas, default=None)
 
 

@@ -4553,6 +4553,9 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
     ({"cpu.max": "max 100000\n"}, 64),  # no quota: the process's cores
     ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 64),
     ({"cpu.max": "garbled\n"}, 64),
+    # a quota past any float (a damaged file): the process's cores, not an OverflowError's traceback
+    ({"cpu.max": "9" * 400 + " 100000\n"}, 64),
+    ({"cpu/cpu.cfs_quota_us": "9" * 400 + "\n", "cpu/cpu.cfs_period_us": "100000\n"}, 64),
     # a cgroup below the root (systemd's CPUQuota=, a container without its own cgroup namespace), or above it
     ({"system.slice/x.service/cpu.max": "200000 100000\n"}, 2),
     ({"system.slice/cpu.max": "100000 100000\n", "system.slice/x.service/cpu.max": "max 100000\n"}, 1),
