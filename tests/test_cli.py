@@ -2421,6 +2421,11 @@ def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_pat
     assert run_cli("run", "--input", b / "z.jsonl.bz2", "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
     assert f"its copy {b / 'z.jsonl.zst'} is beside it: give --input {b / 'z.jsonl.zst'} instead" in err and "e.g." not in err, err
+    # named by a config's [[inputs]]: its glob to change (--input alone replaces every [[inputs]] of the config)
+    (tmp_path / "c.toml").write_text(f'[run]\noutput = "{out}"\n[[inputs]]\nglob = "{b / "z.jsonl.bz2"}"\ndomain = "web"\n')
+    assert run_cli("run", tmp_path / "c.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"give --input {b / 'z.jsonl.zst'} instead (glob in [[inputs]])" in err, err
 
 
 def _hint_for(path: Path, kind: str, in_place: bool) -> str:

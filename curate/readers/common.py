@@ -549,7 +549,9 @@ def copy_beside(path: str, copy: str, kind: str, in_place: bool, option: str | N
     neither (no copy, or a named file with no ``option`` to say)."""
     if not (in_place or option) or not os.path.lexists(copy):
         return None
-    todo = COPY_BESIDE.format(copy) if in_place else f"its copy {copy} is beside it: give {shell.said(f'{option} {shell.quote(copy)}', copy)} instead"
+    # a config's input is its [[inputs]] glob: --input alone would replace every [[inputs]] of it
+    todo = COPY_BESIDE.format(copy) if in_place else (f"its copy {copy} is beside it: give {shell.said(f'{option} {shell.quote(copy)}', copy)} "
+                                                      f"instead{' (glob in [[inputs]])' * (option == '--input')}")
     return f"{path} is compressed with {kind}; {todo}"
 
 
