@@ -576,6 +576,11 @@ def test_a_corpus_folder_holding_a_file_and_its_decompressed_copy_counts_it_once
     s = json.loads((out / "stats" / "summary.json").read_text())
     assert s["documents"]["total"] == 60, s["documents"]
     assert f"{d / 'x.jsonl'} holds what {d / 'x.jsonl.gz'} holds, decompressed: read once" in err, err
+    # the same folder as a file:// URI: on this disk too (every document of the pair was counted twice)
+    assert command.main(["--corpus", f"file://{d}/", "--output", str(tmp_path / "u")]) == 0
+    err = capsys.readouterr().err
+    assert json.loads((tmp_path / "u" / "stats" / "summary.json").read_text())["documents"]["total"] == 60
+    assert "x.jsonl.gz holds, decompressed: read once" in err, err
 
 
 @pytest.mark.parametrize("how", ["gz", "zst", "bz2"])

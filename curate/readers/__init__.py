@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, MISSED_SLASH, UNPACK, Limits, Shard, archive,  # noqa: F401
-                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
+                                   compressed_parquet_error, compression, input_size, is_file_uri, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
                                    relpath)
 
 if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
@@ -452,8 +452,9 @@ def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> d
     once, as a file reached through links is (same_files): the compressed one, the first by name
     (the file as it came, its ids those of an earlier run). The name alone does not tell
     (warcio's example.warc and example.warc.gz differ: both read). A code tree's compressed
-    files are not read as data."""
-    if tree or is_uri(pattern):
+    files are not read as data. A bucket's are not compared (both downloaded whole), a file://
+    URI's are (on this disk, as a path's: `--input file:///d/` read every record twice)."""
+    if tree or is_uri(pattern) and not is_file_uri(pattern):
         return {}
     groups: dict = {}
     for path, rel in sorted(listed, key=lambda f: (_PACKED_NAME.search(f[1]) is None, f[1])):  # compressed first

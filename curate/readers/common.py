@@ -263,6 +263,11 @@ def is_uri(path: str) -> bool:
     return bool(_SCHEME.match(path))
 
 
+def is_file_uri(path: str) -> bool:
+    """A ``file://`` URI: a local file, named as a URI (its bytes as cheap to read as a path's)."""
+    return is_uri(path) and path.split("://", 1)[0].lower() == "file"
+
+
 def fs_path(uri: str):
     """(pyarrow FileSystem, path) of a URI. What a URI cannot hold as it is (a space, a ``%``
     not starting an escape) is percent-encoded first, so ``file:///my data/a.jsonl`` and
@@ -404,7 +409,7 @@ def read_folder(path: str) -> str:
     A URI mistyped (``path_problem``: gs:/b/out) is a ValueError saying so, not 'no such directory'."""
     if path_problem(path):
         raise ValueError(path_problem(path))
-    if is_uri(path) and path.split("://", 1)[0].lower() == "file":
+    if is_file_uri(path):
         return fs_path(path)[1]
     return path.rstrip("/") if is_uri(path) else path
 
