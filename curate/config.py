@@ -1244,6 +1244,20 @@ def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> 
     return head + text
 
 
+def set_for(option: str) -> str | None:
+    """``--set KEY=VALUE`` for a command-line option that names a config key (``--max_file_bytes=4096``,
+    ``--limits.max-file-bytes 4096``: Beam's form, which no option of curate's has), else None.
+    A bare key is one section's alone (``--threshold`` is several stages')."""
+    name, eq, value = option.lstrip("-").partition("=")
+    parts = name.replace("-", "_").split(".")
+    sections = {"run": RUN_DEFAULTS, "limits": LIMIT_DEFAULTS}
+    sections.update({s: stage_table.defaults(s) for s in STAGES if len(parts) == 1 or parts[0] == s})
+    homes = [parts[0]] if len(parts) > 1 else [s for s, keys in sections.items() if parts[0] in keys]
+    if len(homes) != 1 or homes[0] not in sections or parts[-1 if len(parts) == 1 else 1] not in sections[homes[0]]:
+        return None
+    return f"--set {'.'.join([homes[0], *parts[len(parts) > 1:]])}={value if eq else 'VALUE'}"
+
+
 def defaults_toml() -> str:
     """Every option of every available stage with its default, as a commented TOML file."""
     run = {k: v for k, v in RUN_DEFAULTS.items() if k != "output"}  # output has no default

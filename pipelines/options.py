@@ -170,7 +170,10 @@ def _left_over(rest: list[str], known: list[str], runner_name: str, lenient: boo
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         if lenient and not close:
             continue
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        from curate.config import set_for
+
+        key = set_for(arg)  # --max_file_bytes=4096: a config key, as --set takes it
+        hint = f" (a config key: {key})" if key else f" (did you mean {close[0]}?)" if close else ""
         out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
     return out
 

@@ -285,6 +285,11 @@ def test_a_misspelt_input_is_said_not_the_domain_after_it(tmp_path, pages, capsy
         (["--langauges", "de"], "unknown option --langauges (did you mean --languages?)"),
         (["--direct_num_wokers=2"], "unknown option --direct_num_wokers (did you mean --direct_num_workers?)"),
         (["--no_such_option=1"], "--no_such_option: neither a curate option nor a Beam pipeline option for DirectRunner"),
+        # a config key given as an option, in Beam's form: said as --set takes it (it was only 'neither ... nor')
+        (["--max_file_bytes=4096"], "unknown option --max_file_bytes (a config key: --set limits.max_file_bytes=4096): neither"),
+        (["--limits.max-file-bytes", "4096"], "unknown option --limits.max-file-bytes (a config key: --set limits.max_file_bytes=4096)"),
+        (["--spill"], "unknown option --spill (a config key: --set run.spill=VALUE): neither"),
+        (["--dedup.threshold=0.7"], "unknown option --dedup.threshold (a config key: --set dedup.threshold=0.7): neither"),
         (["--runner=NoSuchRunner"], "--runner=NoSuchRunner: Unexpected pipeline runner"),
         # was a traceback from inside Beam, after the output folder had been made
         (["--runner=PortableRunner"], "--runner=PortableRunner needs --job_endpoint=HOST:PORT"),
