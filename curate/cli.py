@@ -348,7 +348,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
-    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_files
+    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
     from curate.readers.common import Limits, path_problem
 
     errors = []
@@ -363,6 +363,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             (real(os.path.dirname(p)) + os.sep).startswith(o))
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     read_by: dict = {}  # a local file's real path -> (input index, relative path) that reads it
+    read_as: dict = {}  # a local file's real path less .gz/.zst -> (input index, relative path, real path) that reads it
     for i, spec in enumerate(cfg.inputs):
         if not isinstance(spec.get("glob"), str) or not spec["glob"] or path_problem(spec["glob"]):
             continue  # a config error already (an input without a glob, a URI with ?options or a slash missing)
@@ -440,6 +441,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
         # a file's copy compressed or not beside it (gunzip -k, the audit's hint): read once, the other name a row
         same.update({rel: f"{keep!r}, compressed or not (the same bytes decompressed)"
                      for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree).items()})
+        for path, rel in files:  # ... or read by an earlier input (--input x.jsonl.gz --input x.jsonl): read there
+            real = reals.get(path)
+            if rel in same or real is None or tree:
+                continue
+            j, first, there = read_as.setdefault(unpacked_name(real), (i, rel, real))
+            if j != i and same_data(there, real):
+                same[rel] = f"{first!r} of inputs[{j}], compressed or not (the same bytes decompressed)"
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same,

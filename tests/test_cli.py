@@ -2413,6 +2413,14 @@ def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_pat
     rows = pl.read_parquet(out / "quarantine").select("path", "reason", "detail").sort("path").rows()
     assert [r[:2] for r in rows] == [("x.jsonl", "same_file"), ("y.jsonl.zst", "same_file")], rows
     assert "'x.jsonl.gz', compressed or not" in rows[0][2] and "'y.jsonl.gz', compressed or not" in rows[1][2], rows
+    # the pair named by two inputs (each alone, or a glob and a file): read once too, by the first input
+    for first, second in ((d / "x.jsonl.gz", d / "x.jsonl"), (d / "y*.zst", d / "y.jsonl.gz")):
+        assert run_cli("run", "--input", first, "--domain", "web", "--input", second, "--domain", "web", "--stages", "ingest",
+                       "--output", out, "--progress", "off") == 0
+        paths = pl.read_parquet(out / "text").get_column("path").value_counts()
+        assert dict(paths.iter_rows()) == {os.path.basename(str(first)).replace("*", ".jsonl"): 50}, paths
+        rows = pl.read_parquet(out / "quarantine").select("path", "reason", "detail").rows()
+        assert [r[:2] for r in rows] == [(second.name, "same_file")] and "of inputs[0], compressed or not" in rows[0][2], rows
     # a bzip2 file beside its copy: the hint's own command, run, is not said again
     b = tmp_path / "b"
     b.mkdir()

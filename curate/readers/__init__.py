@@ -444,6 +444,11 @@ def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, 
 _PACKED_NAME = re.compile(r"\.(?:gz|zst)$", re.IGNORECASE)
 
 
+def unpacked_name(path: str) -> str:
+    """``path`` without a .gz or .zst suffix: the name a file and its copy (``copies``) share."""
+    return _PACKED_NAME.sub("", path)
+
+
 def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> dict[str, str]:
     """{relative path: the relative path it is read under} for an input's local files of one
     name compressed and not, or in gzip and zstd (x.jsonl, x.jsonl.gz, x.jsonl.zst), that hold
@@ -458,17 +463,17 @@ def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> d
         return {}
     groups: dict = {}
     for path, rel in sorted(listed, key=lambda f: (_PACKED_NAME.search(f[1]) is None, f[1])):  # compressed first
-        groups.setdefault(_PACKED_NAME.sub("", rel), []).append((path, rel))
+        groups.setdefault(unpacked_name(rel), []).append((path, rel))
     out: dict = {}
     for group in (g for g in groups.values() if len(g) > 1):
         for i, (path, rel) in enumerate(group):
-            keep = next((k for p, k in group[:i] if k not in out and _same_data(p, path)), None)
+            keep = next((k for p, k in group[:i] if k not in out and same_data(p, path)), None)
             if keep:
                 out[rel] = keep
     return out
 
 
-def _same_data(a: str, b: str) -> bool:
+def same_data(a: str, b: str) -> bool:
     """Whether two local files hold the same bytes decompressed (read side by side, to the first
     difference); False where either cannot be read whole (the reader says why)."""
     from curate.readers.common import open_bytes
