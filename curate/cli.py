@@ -162,7 +162,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
                        epilog="Other options go to Apache Beam, as for `curate run`.")
-    d.add_argument("--output", action=_Once, default="curate-demo", help="where to write the sample shards and the result")
+    d.add_argument("--output", action=_Once, default="curate-demo", type=shell.home_path, help="where to write the sample shards and the result")
     d.add_argument("--progress", action=_Once, choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
     c = sub.add_parser("config", help="print every option with its default, as TOML; with a config file (and --set), "

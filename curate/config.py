@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate import stages as stage_table
+from curate.shell import home_path  # noqa: F401 - config.home_path, as the stages import it
 from curate.readers.common import Limits, not_utf8, path_problem
 from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
@@ -498,12 +499,6 @@ def read_peers(stages: list) -> list[str]:
     counts tokens with [tokenize]'s tokenizer (tokenize reads rebalance's only when it runs). Their
     sections, when given, are checked, spelt one way and hashed (their files too) as a run's."""
     return ["tokenize"] if "rebalance" in stages and "tokenize" not in stages else []
-
-
-def home_path(path: str) -> str:
-    """A leading ``~`` (``~user``) is the home folder, as a shell would have it: a config's
-    ``output = "~/corpus"`` is not a new folder named ``~`` in the current directory."""
-    return os.path.expanduser(path) if path.startswith("~") else path
 
 
 # The folder of the config file load() is reading: a missing file's message says where it is.

@@ -583,6 +583,18 @@ def test_a_corpus_folder_holding_a_file_and_its_decompressed_copy_counts_it_once
     assert "x.jsonl.gz holds, decompressed: read once" in err, err
 
 
+def test_a_home_folder_given_after_an_equals_sign_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    """`curate audit --corpus=~/c.jsonl --output=~/a` (no shell expands a ~ after =) said no such
+    file, and --output=~/a wrote ./~/a, a folder named ~ (`rm -rf ~` removes the home folder):
+    the home folder, as `curate run --output=~/x` takes it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "c.jsonl").write_text(json.dumps({"text": "a page about the harbour"}) + "\n")
+    assert command.main(["--corpus=~/c.jsonl", "--output=~/a"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "home" / "a" / "stats" / "summary.json").is_file() and not (tmp_path / "~").exists()
+
+
 @pytest.mark.parametrize("how", ["gz", "zst", "bz2"])
 def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys, how):
     """`audit --corpus x.parquet.gz` (.zst) said 'not a Parquet or JSONL file': it is one,

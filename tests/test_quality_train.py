@@ -98,3 +98,15 @@ def test_a_missing_input_file_is_said_missing_not_a_pattern_unmatched(tmp_path, 
     (tmp_path / "p.txt").write_text("a page long enough to be one training example\n")
     assert cli.main(["train-quality", "--positive", "p.txt", "--negative", "p.txt", "--eval", "e.jsonl", "--output", "m.bin"]) == 2
     assert capsys.readouterr().err == f"curate train-quality: --eval: no file 'e.jsonl'{here}\n"
+    # `--positive=~/x.txt` (no shell expands a ~ after =) is the home folder's, as `curate run --input=~/x.txt` is
+    # (it was 'no file ~/x.txt (a relative path ...)', and --output=~/m.bin wrote ./~/m.bin)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _train(tmp_path, ["~/x.txt"], ["~/x.txt"]) == 2
+    assert capsys.readouterr().err == f"curate train-quality: no file {str(tmp_path / 'home' / 'x.txt')!r}\n"
+    (tmp_path / "home").mkdir()
+    rng = random.Random(7)
+    write_jsonl(tmp_path / "home" / "p.jsonl", [good_text(rng, 3) for _ in range(10)])
+    write_jsonl(tmp_path / "home" / "n.jsonl", [bad_text(rng, 3) for _ in range(10)])
+    assert cli.main(["train-quality", "--positive=~/p.jsonl", "--negative=~/n.jsonl", "--output=~/m.bin", "--epoch", "1",
+                     "--min-chars", "20"]) == 0
+    assert (tmp_path / "home" / "m.bin").is_file() and not (tmp_path / "~").exists()

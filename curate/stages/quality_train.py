@@ -48,10 +48,12 @@ COMPRESSED = (".gz", ".zst")  # an HTML or CSV input's too, read as `curate run`
 
 
 def _parser() -> argparse.ArgumentParser:
+    from curate.shell import home_path  # --output=~/m.bin: no shell expands a ~ after =
+
     ap = argparse.ArgumentParser(prog="curate train-quality", description=__doc__.split("\n\n")[0], allow_abbrev=False)
-    ap.add_argument("--positive", nargs="+", required=True, metavar="GLOB", help="high-quality inputs")
-    ap.add_argument("--negative", nargs="+", required=True, metavar="GLOB", help="low-quality inputs")
-    ap.add_argument("--output", required=True, help="model file to write (.bin, or .ftz when quantized)")
+    ap.add_argument("--positive", nargs="+", required=True, metavar="GLOB", type=home_path, help="high-quality inputs")
+    ap.add_argument("--negative", nargs="+", required=True, metavar="GLOB", type=home_path, help="low-quality inputs")
+    ap.add_argument("--output", required=True, type=home_path, help="model file to write (.bin, or .ftz when quantized)")
     ap.add_argument("--positive-label", default="__label__hq")
     ap.add_argument("--negative-label", default="__label__cc")
     ap.add_argument("--quantize", action="store_true", help="product-quantize the model (small .ftz)")
@@ -69,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--bucket", type=int, default=200000)
     ap.add_argument("--threads", type=int, default=1, help="fastText threads (1 = reproducible)")
     ap.add_argument("--prefix-chars", type=int, default=10000, help="scoring prefix for --eval (as the stage's prefix_chars)")
-    ap.add_argument("--eval", action="append", default=[], metavar="JSONL", help="labelled JSONL (text, label 1/0): report AUC")
+    ap.add_argument("--eval", action="append", default=[], metavar="JSONL", type=home_path, help="labelled JSONL (text, label 1/0): report AUC")
     return ap
 
 
