@@ -156,10 +156,18 @@ def read_input(spec: str, negative: bool):
     """(document key, text) for every document of one input spec; (reason, None) for each record
     that could not be read (curate run quarantines it)."""
     from curate.config import relative_from
-    from curate.readers import list_files, none_listed
+    from curate.readers import is_uri, list_files, none_listed
+    from curate.readers.common import path_problem
 
     pattern, cond = _split_spec(spec)
-    files = list_files(pattern)  # as `curate run --input`: an existing path is taken as named
+    if path_problem(pattern):  # gs:/b/x.jsonl, ' gs://b/x.jsonl': said as curate run's --input is
+        raise ValueError(path_problem(pattern))
+    try:
+        files = list_files(pattern)  # as `curate run --input`: an existing path is taken as named
+    except OSError as e:  # a bucket offline, without credentials, misspelt: one line, as curate run's (a traceback)
+        if not is_uri(pattern):
+            raise
+        raise ValueError(f"{pattern!r} cannot be listed: {str(e)[:400]}") from None
     if not files:
         where = "" if os.path.isdir(pattern) else relative_from(pattern, config=False)  # a folder found: its place is right
         raise ValueError(none_listed(pattern) + where)
