@@ -754,7 +754,7 @@ def cmd_run(ns, beam_args) -> int:
     from curate import config, output
 
     cfg, shards = prepare_run(ns, beam_args)  # a config's mistakes said before Beam is imported (~1 CPU-s), where no Beam option is given
-    from pipelines.options import local_paths_on_remote_workers, quiet_workers
+    from pipelines.options import local_paths_on_remote_workers, missing_extras, quiet_workers
     from pipelines.pipeline import run
 
     beam_args = quiet_workers(beam_args)
@@ -763,6 +763,8 @@ def cmd_run(ns, beam_args) -> int:
                                           cfg.data_paths)
     if local:  # before the job is submitted, not after its workers found nothing
         raise ConfigError(*local)
+    if missing_extras(beam_args):  # before the output is touched, not a traceback once the job is built
+        raise ValueError(missing_extras(beam_args))
     before = previous_manifest(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
     if cfg.replaced_inputs:  # the config's own inputs are not read: say so
         print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {one_line(str(ns.config))}", file=sys.stderr)

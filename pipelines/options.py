@@ -281,6 +281,21 @@ def is_direct(runner: str | None) -> bool:
 BUCKET_FILES = ("decontaminate.eval_sets[",)
 
 
+def missing_extras(args: list[str]) -> str | None:
+    """The one line for a Dataflow run where Beam's Google Cloud extras are not installed: its
+    runner imports them once the job is built, a traceback then ('please install apache_beam[gcp]')."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    runner = PipelineOptions(args).view_as(StandardOptions).runner or ""
+    if "dataflow" not in runner.lower():
+        return None
+    try:
+        from apache_beam.runners.dataflow.internal import apiclient  # noqa: F401 - what DataflowRunner.run_pipeline imports
+    except ImportError:
+        return f"--runner={runner} needs Beam's Google Cloud extras, which are not installed: pip install 'apache-beam[gcp]'"
+    return None
+
+
 def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str, said: list[str] | None = None,
                                   files: dict | None = None) -> list[str]:
     """One message per input glob or output that is a path on this machine when the runner's

@@ -304,6 +304,28 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
     assert not out.exists()
 
 
+def test_the_dataflow_runner_without_beams_gcp_extras_is_one_line_before_the_run(tmp_path, pages, capsys):
+    """`--runner=DataflowRunner` (or Dataflow) where apache-beam[gcp] is not installed passed the
+    option check and ended, once the pipeline was built, in a traceback whose last line said
+    'Google Cloud Dataflow runner not available, please install apache_beam[gcp]'."""
+    try:
+        from apache_beam.runners.dataflow.internal import apiclient  # noqa: F401
+        pytest.skip("apache-beam[gcp] is installed: the runner is available")
+    except ImportError:
+        pass
+    from curate.readers import common
+
+    for runner in ("DataflowRunner", "Dataflow"):  # bucket paths (these unlisted), as Dataflow needs
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(common, "fs_path", lambda uri: (_ for _ in ()).throw(AssertionError(f"listed {uri}")))
+            m.setattr(cli, "plan", lambda *a, **k: [])
+            assert run_cli("run", "--input", "gs://b/in/*.jsonl", "--domain", "web", "--output", "gs://b/out", f"--runner={runner}",
+                           "--project=my-project", "--region=us-central1", "--temp_location=gs://b/tmp") == 2
+        err = capsys.readouterr().err
+        assert f"curate: --runner={runner} needs Beam's Google Cloud extras, which are not installed: " \
+               "pip install 'apache-beam[gcp]'" in err.splitlines(), err
+
+
 @pytest.mark.parametrize("args, message", [
     # with the choice meant, as --environment_type's (msgs90: the README's example had none)
     (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (did you mean "
