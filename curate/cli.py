@@ -349,7 +349,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
     from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
-    from curate.readers.common import Limits, path_problem
+    from curate.readers.common import Limits, is_file_uri, path_problem, read_folder
 
     errors = []
     limits = Limits(**cfg.limits)
@@ -358,9 +358,15 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     # an output inside an input folder (--input data/ --output data/out): its files (a previous
     # run's text, ledger, manifest...) are never read back as inputs, whatever links name the
     # folders (--input latest/ with latest -> data); a file's folder resolved once
-    inside = (lambda p: False) if not out or is_uri(out) else (
-        lambda p, o=os.path.realpath(out) + os.sep, real=functools.lru_cache(None)(os.path.realpath):
-            (real(os.path.dirname(p)) + os.sep).startswith(o))
+    # (a file:// URI, input or output, by its path on this disk: --input file:///d/ read d/out back)
+
+    def local(p):  # a path, a file:// URI's path; None for a bucket's
+        return p if not is_uri(p) else read_folder(p) if is_file_uri(p) else None
+
+    here = local(out) if out else None
+    inside = (lambda p: False) if here is None else (
+        lambda p, o=os.path.realpath(here) + os.sep, real=functools.lru_cache(None)(os.path.realpath):
+            local(p) is not None and (real(os.path.dirname(local(p))) + os.sep).startswith(o))
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     read_by: dict = {}  # a local file's real path -> (input index, relative path) that reads it
     read_as: dict = {}  # a local file's real path less .gz/.zst -> (input index, relative path, real path) that reads it

@@ -250,3 +250,17 @@ def test_a_file_beside_its_copy_in_a_file_uri_folder_is_read_once(tmp_path):
     assert got.sort_by("id").select(["id", "path", "text"]) == local.sort_by("id").select(["id", "path", "text"])
     rows = pq.read_table(tmp_path / "uri" / "quarantine").select(["path", "reason"]).to_pylist()
     assert rows == [{"path": "x.jsonl", "reason": "same_file"}], rows
+
+
+def test_an_output_inside_a_file_uri_input_folder_is_not_read_back(tmp_path, capsys):
+    """`--input d/ --output d/out` never reads d/out's files back as inputs, but `--input
+    file:///.../d/` did, its output written there by an earlier run: 'out/ledger/...parquet has
+    no text column ... give --text-field' (advice that would have read a run's ledger as data)."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.jsonl").write_text("".join(json.dumps({"text": f"page {i} about rivers and the towns beside them"}) + "\n"
+                                       for i in range(5)))
+    first = pq.read_table(_ingest(str(d), d / "out"))
+    for given, out in ((f"file://{d}/", str(d / "out")), (f"file://{d}/", f"file://{d}/out"), (str(d), f"file://{d}/out")):
+        again = pq.read_table(_ingest(given, out))
+        assert again.sort_by("id").select(["id", "text"]) == first.sort_by("id").select(["id", "text"]), (given, out)
