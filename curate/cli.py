@@ -162,7 +162,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
                        epilog="Other options go to Apache Beam, as for `curate run`.")
-    d.add_argument("--output", action=_Once, default="curate-demo", help="where to write the sample shards and the result")
+    d.add_argument("--output", action=_Once, default="curate-demo", type=shell.home_path, help="where to write the sample shards and the result")
     d.add_argument("--progress", action=_Once, choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
     c = sub.add_parser("config", help="print every option with its default, as TOML; with a config file (and --set), "
@@ -348,8 +348,8 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
-    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_files
-    from curate.readers.common import Limits, path_problem
+    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
+    from curate.readers.common import Limits, is_file_uri, path_problem, read_folder
 
     errors = []
     limits = Limits(**cfg.limits)
@@ -358,11 +358,18 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     # an output inside an input folder (--input data/ --output data/out): its files (a previous
     # run's text, ledger, manifest...) are never read back as inputs, whatever links name the
     # folders (--input latest/ with latest -> data); a file's folder resolved once
-    inside = (lambda p: False) if not out or is_uri(out) else (
-        lambda p, o=os.path.realpath(out) + os.sep, real=functools.lru_cache(None)(os.path.realpath):
-            (real(os.path.dirname(p)) + os.sep).startswith(o))
+    # (a file:// URI, input or output, by its path on this disk: --input file:///d/ read d/out back)
+
+    def local(p):  # a path, a file:// URI's path; None for a bucket's
+        return p if not is_uri(p) else read_folder(p) if is_file_uri(p) else None
+
+    here = local(out) if out else None
+    inside = (lambda p: False) if here is None else (
+        lambda p, o=os.path.realpath(here) + os.sep, real=functools.lru_cache(None)(os.path.realpath):
+            local(p) is not None and (real(os.path.dirname(local(p))) + os.sep).startswith(o))
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     read_by: dict = {}  # a local file's real path -> (input index, relative path) that reads it
+    read_as: dict = {}  # a local file's real path less .gz/.zst -> (input index, relative path, real path) that reads it
     for i, spec in enumerate(cfg.inputs):
         if not isinstance(spec.get("glob"), str) or not spec["glob"] or path_problem(spec["glob"]):
             continue  # a config error already (an input without a glob, a URI with ?options or a slash missing)
@@ -441,6 +448,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
         # a file's copy compressed or not beside it (gunzip -k, the audit's hint): read once, the other name a row
         same.update({rel: f"{keep!r}, compressed or not (the same bytes decompressed)"
                      for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree).items()})
+        for path, rel in files:  # ... or read by an earlier input (--input x.jsonl.gz --input x.jsonl): read there
+            real = reals.get(path)
+            if rel in same or real is None or tree:
+                continue
+            j, first, there = read_as.setdefault(unpacked_name(real), (i, rel, real))
+            if j != i and same_data(there, real):
+                same[rel] = f"{first!r} of inputs[{j}], compressed or not (the same bytes decompressed)"
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same,
@@ -747,7 +761,7 @@ def cmd_run(ns, beam_args) -> int:
     from curate import config, output
 
     cfg, shards = prepare_run(ns, beam_args)  # a config's mistakes said before Beam is imported (~1 CPU-s), where no Beam option is given
-    from pipelines.options import local_paths_on_remote_workers, quiet_workers
+    from pipelines.options import local_paths_on_remote_workers, missing_extras, quiet_workers
     from pipelines.pipeline import run
 
     beam_args = quiet_workers(beam_args)
@@ -756,6 +770,8 @@ def cmd_run(ns, beam_args) -> int:
                                           cfg.data_paths)
     if local:  # before the job is submitted, not after its workers found nothing
         raise ConfigError(*local)
+    if missing_extras(beam_args):  # before the output is touched, not a traceback once the job is built
+        raise ValueError(missing_extras(beam_args))
     before = previous_manifest(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
     if cfg.replaced_inputs:  # the config's own inputs are not read: say so
         print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {one_line(str(ns.config))}", file=sys.stderr)

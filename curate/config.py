@@ -13,7 +13,6 @@ import copy
 import datetime
 import hashlib
 import json
-import math
 import os
 import tomllib
 import urllib.parse
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate import stages as stage_table
+from curate.shell import home_path  # noqa: F401 - config.home_path, as the stages import it
 from curate.readers.common import Limits, not_utf8, path_problem
 from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
@@ -158,11 +158,12 @@ def cores() -> int:
     with contextlib.suppress(AttributeError, OSError):  # no sched_getaffinity: macOS, Windows
         n = len(os.sched_getaffinity(0)) or 1
     quota = _cpu_quota()
-    return max(1, min(n, math.ceil(quota))) if quota else n
+    return max(1, min(n, quota)) if quota else n
 
 
-def _cpu_quota() -> float | None:
-    """The fewest CPUs a cgroup quota allows this process (quota / period), None where none does:
+def _cpu_quota() -> int | None:
+    """The fewest CPUs a cgroup quota allows this process (quota / period, rounded up: 1.5 CPUs
+    run 2 processes at once; in integers, as a damaged file's 400 digits are no float), None where none does:
     cgroup v2's cpu.max ("200000 100000"; "max ..." none), v1's cpu.cfs_quota_us (-1 none) over
     cpu.cfs_period_us, in the process's cgroup and each above it (a container with its own
     cgroup namespace sees its own at the root)."""
@@ -188,7 +189,7 @@ def _cpu_quota() -> float | None:
             files = ("cpu.cfs_quota_us", "cpu.cfs_period_us") if folder else ("cpu.max",)
             pair = [n for name in files for n in numbers(os.path.join(here, name))]
             if len(pair) == 2 and pair[0] > 0 and pair[1] > 0:
-                quotas.append(pair[0] / pair[1])
+                quotas.append(-(-pair[0] // pair[1]))
     return min(quotas, default=None)
 
 
@@ -498,12 +499,6 @@ def read_peers(stages: list) -> list[str]:
     counts tokens with [tokenize]'s tokenizer (tokenize reads rebalance's only when it runs). Their
     sections, when given, are checked, spelt one way and hashed (their files too) as a run's."""
     return ["tokenize"] if "rebalance" in stages and "tokenize" not in stages else []
-
-
-def home_path(path: str) -> str:
-    """A leading ``~`` (``~user``) is the home folder, as a shell would have it: a config's
-    ``output = "~/corpus"`` is not a new folder named ``~`` in the current directory."""
-    return os.path.expanduser(path) if path.startswith("~") else path
 
 
 # The folder of the config file load() is reading: a missing file's message says where it is.
@@ -1242,6 +1237,20 @@ def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> 
     for spec in d["inputs"]:
         text += "\n[[inputs]]\n" + "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in spec.items())
     return head + text
+
+
+def set_for(option: str) -> str | None:
+    """``--set KEY=VALUE`` for a command-line option that names a config key (``--max_file_bytes=4096``,
+    ``--limits.max-file-bytes 4096``: Beam's form, which no option of curate's has), else None.
+    A bare key is one section's alone (``--threshold`` is several stages')."""
+    name, eq, value = option.lstrip("-").partition("=")
+    parts = name.replace("-", "_").split(".")
+    sections = {"run": RUN_DEFAULTS, "limits": LIMIT_DEFAULTS}
+    sections.update({s: stage_table.defaults(s) for s in STAGES if len(parts) == 1 or parts[0] == s})
+    homes = [parts[0]] if len(parts) > 1 else [s for s, keys in sections.items() if parts[0] in keys]
+    if len(homes) != 1 or homes[0] not in sections or parts[-1 if len(parts) == 1 else 1] not in sections[homes[0]]:
+        return None
+    return f"--set {'.'.join([homes[0], *parts[len(parts) > 1:]])}={value if eq else 'VALUE'}"
 
 
 def defaults_toml() -> str:

@@ -2,8 +2,16 @@
 names in its messages written so a terminal shows them as they are (one_line)."""
 from __future__ import annotations
 
+import os
 import re
 import shlex
+
+
+def home_path(path: str) -> str:
+    """A leading ``~`` (``~user``) is the home folder, as a shell would have it: a config's
+    ``output = "~/corpus"`` is not a new folder named ``~`` in the current directory, nor is an
+    option's ``--output=~/a`` (no shell expands a ``~`` after ``=``): the type of each path option."""
+    return os.path.expanduser(path) if path.startswith("~") else path
 
 
 def quote(path: str) -> str:

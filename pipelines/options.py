@@ -170,7 +170,10 @@ def _left_over(rest: list[str], known: list[str], runner_name: str, lenient: boo
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         if lenient and not close:
             continue
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        from curate.config import set_for
+
+        key = set_for(arg)  # --max_file_bytes=4096: a config key, as --set takes it
+        hint = f" (a config key: {key})" if key else f" (did you mean {close[0]}?)" if close else ""
         out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
     return out
 
@@ -276,6 +279,21 @@ def is_direct(runner: str | None) -> bool:
 
 # the options whose files curate reads from a bucket too (pyarrow.fs): "give a bucket URI" is advice they can take
 BUCKET_FILES = ("decontaminate.eval_sets[",)
+
+
+def missing_extras(args: list[str]) -> str | None:
+    """The one line for a Dataflow run where Beam's Google Cloud extras are not installed: its
+    runner imports them once the job is built, a traceback then ('please install apache_beam[gcp]')."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    runner = PipelineOptions(args).view_as(StandardOptions).runner or ""
+    if "dataflow" not in runner.lower():
+        return None
+    try:
+        from apache_beam.runners.dataflow.internal import apiclient  # noqa: F401 - what DataflowRunner.run_pipeline imports
+    except ImportError:
+        return f"--runner={runner} needs Beam's Google Cloud extras, which are not installed: pip install 'apache-beam[gcp]'"
+    return None
 
 
 def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str, said: list[str] | None = None,

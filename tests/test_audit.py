@@ -576,6 +576,23 @@ def test_a_corpus_folder_holding_a_file_and_its_decompressed_copy_counts_it_once
     s = json.loads((out / "stats" / "summary.json").read_text())
     assert s["documents"]["total"] == 60, s["documents"]
     assert f"{d / 'x.jsonl'} holds what {d / 'x.jsonl.gz'} holds, decompressed: read once" in err, err
+    # the same folder as a file:// URI: on this disk too (every document of the pair was counted twice)
+    assert command.main(["--corpus", f"file://{d}/", "--output", str(tmp_path / "u")]) == 0
+    err = capsys.readouterr().err
+    assert json.loads((tmp_path / "u" / "stats" / "summary.json").read_text())["documents"]["total"] == 60
+    assert "x.jsonl.gz holds, decompressed: read once" in err, err
+
+
+def test_a_home_folder_given_after_an_equals_sign_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    """`curate audit --corpus=~/c.jsonl --output=~/a` (no shell expands a ~ after =) said no such
+    file, and --output=~/a wrote ./~/a, a folder named ~ (`rm -rf ~` removes the home folder):
+    the home folder, as `curate run --output=~/x` takes it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "c.jsonl").write_text(json.dumps({"text": "a page about the harbour"}) + "\n")
+    assert command.main(["--corpus=~/c.jsonl", "--output=~/a"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "home" / "a" / "stats" / "summary.json").is_file() and not (tmp_path / "~").exists()
 
 
 @pytest.mark.parametrize("how", ["gz", "zst", "bz2"])

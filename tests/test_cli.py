@@ -285,6 +285,11 @@ def test_a_misspelt_input_is_said_not_the_domain_after_it(tmp_path, pages, capsy
         (["--langauges", "de"], "unknown option --langauges (did you mean --languages?)"),
         (["--direct_num_wokers=2"], "unknown option --direct_num_wokers (did you mean --direct_num_workers?)"),
         (["--no_such_option=1"], "--no_such_option: neither a curate option nor a Beam pipeline option for DirectRunner"),
+        # a config key given as an option, in Beam's form: said as --set takes it (it was only 'neither ... nor')
+        (["--max_file_bytes=4096"], "unknown option --max_file_bytes (a config key: --set limits.max_file_bytes=4096): neither"),
+        (["--limits.max-file-bytes", "4096"], "unknown option --limits.max-file-bytes (a config key: --set limits.max_file_bytes=4096)"),
+        (["--spill"], "unknown option --spill (a config key: --set run.spill=VALUE): neither"),
+        (["--dedup.threshold=0.7"], "unknown option --dedup.threshold (a config key: --set dedup.threshold=0.7): neither"),
         (["--runner=NoSuchRunner"], "--runner=NoSuchRunner: Unexpected pipeline runner"),
         # was a traceback from inside Beam, after the output folder had been made
         (["--runner=PortableRunner"], "--runner=PortableRunner needs --job_endpoint=HOST:PORT"),
@@ -297,6 +302,25 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
     assert message in err
     assert "config file not found" not in err
     assert not out.exists()
+
+
+def test_the_dataflow_runner_without_beams_gcp_extras_is_one_line_before_the_run(tmp_path, pages, capsys):
+    """`--runner=DataflowRunner` (or Dataflow) where apache-beam[gcp] is not installed passed the
+    option check and ended, once the pipeline was built, in a traceback whose last line said
+    'Google Cloud Dataflow runner not available, please install apache_beam[gcp]'."""
+    try:
+        from apache_beam.runners.dataflow.internal import apiclient  # noqa: F401
+        pytest.skip("apache-beam[gcp] is installed: the runner is available")
+    except ImportError:
+        pass
+    for runner in ("DataflowRunner", "Dataflow"):  # bucket paths (these unlisted), as Dataflow needs
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(cli, "plan", lambda *a, **k: [])
+            assert run_cli("run", "--input", "gs://b/in/*.jsonl", "--domain", "web", "--output", "gs://b/out", f"--runner={runner}",
+                           "--project=my-project", "--region=us-central1", "--temp_location=gs://b/tmp") == 2
+        err = capsys.readouterr().err
+        assert f"curate: --runner={runner} needs Beam's Google Cloud extras, which are not installed: " \
+               "pip install 'apache-beam[gcp]'" in err.splitlines(), err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -2409,6 +2433,14 @@ def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_pat
     rows = pl.read_parquet(out / "quarantine").select("path", "reason", "detail").sort("path").rows()
     assert [r[:2] for r in rows] == [("x.jsonl", "same_file"), ("y.jsonl.zst", "same_file")], rows
     assert "'x.jsonl.gz', compressed or not" in rows[0][2] and "'y.jsonl.gz', compressed or not" in rows[1][2], rows
+    # the pair named by two inputs (each alone, or a glob and a file): read once too, by the first input
+    for first, second in ((d / "x.jsonl.gz", d / "x.jsonl"), (d / "y*.zst", d / "y.jsonl.gz")):
+        assert run_cli("run", "--input", first, "--domain", "web", "--input", second, "--domain", "web", "--stages", "ingest",
+                       "--output", out, "--progress", "off") == 0
+        paths = pl.read_parquet(out / "text").get_column("path").value_counts()
+        assert dict(paths.iter_rows()) == {os.path.basename(str(first)).replace("*", ".jsonl"): 50}, paths
+        rows = pl.read_parquet(out / "quarantine").select("path", "reason", "detail").rows()
+        assert [r[:2] for r in rows] == [(second.name, "same_file")] and "of inputs[0], compressed or not" in rows[0][2], rows
     # a bzip2 file beside its copy: the hint's own command, run, is not said again
     b = tmp_path / "b"
     b.mkdir()
@@ -2422,6 +2454,11 @@ def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_pat
     assert run_cli("run", "--input", b / "z.jsonl.bz2", "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
     assert f"its copy {b / 'z.jsonl.zst'} is beside it: give --input {b / 'z.jsonl.zst'} instead" in err and "e.g." not in err, err
+    # named by a config's [[inputs]]: its glob to change (--input alone replaces every [[inputs]] of the config)
+    (tmp_path / "c.toml").write_text(f'[run]\noutput = "{out}"\n[[inputs]]\nglob = "{b / "z.jsonl.bz2"}"\ndomain = "web"\n')
+    assert run_cli("run", tmp_path / "c.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"give --input {b / 'z.jsonl.zst'} instead (glob in [[inputs]])" in err, err
 
 
 def _hint_for(path: Path, kind: str, in_place: bool) -> str:
@@ -4554,6 +4591,9 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
     ({"cpu.max": "max 100000\n"}, 64),  # no quota: the process's cores
     ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 64),
     ({"cpu.max": "garbled\n"}, 64),
+    # a quota past any float (a damaged file): the process's cores, not an OverflowError's traceback
+    ({"cpu.max": "9" * 400 + " 100000\n"}, 64),
+    ({"cpu/cpu.cfs_quota_us": "9" * 400 + "\n", "cpu/cpu.cfs_period_us": "100000\n"}, 64),
     # a cgroup below the root (systemd's CPUQuota=, a container without its own cgroup namespace), or above it
     ({"system.slice/x.service/cpu.max": "200000 100000\n"}, 2),
     ({"system.slice/cpu.max": "100000 100000\n", "system.slice/x.service/cpu.max": "max 100000\n"}, 1),

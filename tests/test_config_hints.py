@@ -139,3 +139,24 @@ def test_a_config_folder_named_with_brackets_still_says_to_run_curate_there(tmp_
     hint = f"not from the config's folder, where it matches files: run curate from {team}, "
     assert [name for name in ("'data/*.jsonl'", "'evals/*.jsonl'") if any(name in s and hint in s for s in said)] == \
         ["'data/*.jsonl'", "'evals/*.jsonl'"], said
+
+
+@pytest.mark.parametrize("glob, said", [
+    # said as an input's glob says it (it was "no file 'gs:/b/e.jsonl' (a relative path ...)")
+    ("gs:/b/e.jsonl", "'gs:/b/e.jsonl' looks like a URI missing a slash (did you mean gs://b/e.jsonl?)"),
+    # pyarrow's "Cannot parse URI: '%20gs://b/e.jsonl'"
+    (" gs://b/e.jsonl", "' gs://b/e.jsonl' starts with a space: remove it (gs://b/e.jsonl)"),
+    # a bucket that cannot be listed (offline, no credentials) was pyarrow's OSError: a traceback from curate run
+    ("s3://b/e.jsonl", "'s3://b/e.jsonl' cannot be listed: When resolving region for bucket 'b'"),
+])
+def test_an_evaluation_set_uri_is_told_as_an_inputs_is(glob, said, monkeypatch):
+    from curate.readers import common
+
+    def unreachable(uri):  # as pyarrow says it offline
+        raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
+
+    monkeypatch.setattr(common, "fs_path", unreachable)
+    with pytest.raises(config.ConfigError) as e:
+        config.load(None, sets=['run.stages=["ingest", "decontaminate"]', f'decontaminate.eval_sets=[{{glob = "{glob}"}}]'])
+    (msg,) = e.value.messages
+    assert msg.startswith(f"decontaminate: eval_sets[0].glob: {said}") and "\n" not in msg, msg

@@ -91,10 +91,36 @@ def test_a_missing_input_file_is_said_missing_not_a_pattern_unmatched(tmp_path, 
     here = f" (a relative path is taken from the current directory, {tmp_path})"
     for spec, said in [("x.txt", f"no file 'x.txt'{here}"), ("x.txt::lang=en", f"no file 'x.txt'{here}"),
                        ("empty", "the folder 'empty' holds no files"), ("none/*.jsonl", f"'none/*.jsonl' matches no files{here}"),
-                       (str(tmp_path / "x.txt"), f"no file {str(tmp_path / 'x.txt')!r}")]:
+                       (str(tmp_path / "x.txt"), f"no file {str(tmp_path / 'x.txt')!r}"),
+                       # a URI mistyped, said as curate run's --input is (it was "no file 'gs:/b/x.jsonl' (a relative path ...)")
+                       ("gs:/b/x.jsonl", "'gs:/b/x.jsonl' looks like a URI missing a slash (did you mean gs://b/x.jsonl?); "
+                                         "for a local folder named 'gs:', write ./gs:/b/x.jsonl")]:
         assert _train(tmp_path, [spec], [spec]) == 2
         assert capsys.readouterr().err == f"curate train-quality: {said}\n", spec
     # a missing --eval file was a traceback (FileNotFoundError)
     (tmp_path / "p.txt").write_text("a page long enough to be one training example\n")
     assert cli.main(["train-quality", "--positive", "p.txt", "--negative", "p.txt", "--eval", "e.jsonl", "--output", "m.bin"]) == 2
     assert capsys.readouterr().err == f"curate train-quality: --eval: no file 'e.jsonl'{here}\n"
+    # a bucket that cannot be listed (offline, no credentials): one line, as curate run's (pyarrow's traceback)
+    from curate.readers import common
+
+    def unreachable(uri):  # as pyarrow says it offline
+        raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
+
+    with monkeypatch.context() as m:
+        m.setattr(common, "fs_path", unreachable)
+        assert _train(tmp_path, ["s3://b/x.jsonl"], ["p.txt"]) == 2
+    assert capsys.readouterr().err == "curate train-quality: 's3://b/x.jsonl' cannot be listed: When resolving region for bucket 'b': " \
+                                      "AWS Error NETWORK_CONNECTION during HeadBucket operation\n"
+    # `--positive=~/x.txt` (no shell expands a ~ after =) is the home folder's, as `curate run --input=~/x.txt` is
+    # (it was 'no file ~/x.txt (a relative path ...)', and --output=~/m.bin wrote ./~/m.bin)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _train(tmp_path, ["~/x.txt"], ["~/x.txt"]) == 2
+    assert capsys.readouterr().err == f"curate train-quality: no file {str(tmp_path / 'home' / 'x.txt')!r}\n"
+    (tmp_path / "home").mkdir()
+    rng = random.Random(7)
+    write_jsonl(tmp_path / "home" / "p.jsonl", [good_text(rng, 3) for _ in range(10)])
+    write_jsonl(tmp_path / "home" / "n.jsonl", [bad_text(rng, 3) for _ in range(10)])
+    assert cli.main(["train-quality", "--positive=~/p.jsonl", "--negative=~/n.jsonl", "--output=~/m.bin", "--epoch", "1",
+                     "--min-chars", "20"]) == 0
+    assert (tmp_path / "home" / "m.bin").is_file() and not (tmp_path / "~").exists()

@@ -230,3 +230,37 @@ def test_a_hash_sign_in_a_uri_is_part_of_the_name(tmp_path):
                                f"file://{folder}/notes #1.jsonl"]):
         got = pq.read_table(_ingest(given, f"file://{tmp_path}/out#{i}"))
         assert got.select(["id", "source", "path", "text"]) == local.select(["id", "source", "path", "text"]), given
+
+
+def test_a_file_beside_its_copy_in_a_file_uri_folder_is_read_once(tmp_path):
+    """`--input d/` holding x.jsonl.gz and the x.jsonl `gunzip -k` leaves read it once (review99's
+    readers.copies), but `--input file:///.../d/`, the same local folder, read every record twice:
+    a URI's files were not compared (a bucket's would be downloaded to be). A file:// URI's are
+    on this disk: read once, the compressed one, as the path's are."""
+    import gzip
+
+    d = tmp_path / "my d"
+    d.mkdir()
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log"}) + "\n" for i in range(20))
+    (d / "x.jsonl").write_text(lines)
+    (d / "x.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    local = pq.read_table(_ingest(str(d), tmp_path / "local"))
+    got = pq.read_table(_ingest(f"file://{d}/", tmp_path / "uri"))
+    assert got.num_rows == local.num_rows == 20 and set(got.column("path").to_pylist()) == {"x.jsonl.gz"}, got.column("path")
+    assert got.sort_by("id").select(["id", "path", "text"]) == local.sort_by("id").select(["id", "path", "text"])
+    rows = pq.read_table(tmp_path / "uri" / "quarantine").select(["path", "reason"]).to_pylist()
+    assert rows == [{"path": "x.jsonl", "reason": "same_file"}], rows
+
+
+def test_an_output_inside_a_file_uri_input_folder_is_not_read_back(tmp_path, capsys):
+    """`--input d/ --output d/out` never reads d/out's files back as inputs, but `--input
+    file:///.../d/` did, its output written there by an earlier run: 'out/ledger/...parquet has
+    no text column ... give --text-field' (advice that would have read a run's ledger as data)."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.jsonl").write_text("".join(json.dumps({"text": f"page {i} about rivers and the towns beside them"}) + "\n"
+                                       for i in range(5)))
+    first = pq.read_table(_ingest(str(d), d / "out"))
+    for given, out in ((f"file://{d}/", str(d / "out")), (f"file://{d}/", f"file://{d}/out"), (str(d), f"file://{d}/out")):
+        again = pq.read_table(_ingest(given, out))
+        assert again.sort_by("id").select(["id", "text"]) == first.sort_by("id").select(["id", "text"]), (given, out)

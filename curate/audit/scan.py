@@ -769,7 +769,7 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
         if not found:  # a file named is missing, not a pattern that matched nothing
             raise FileNotFoundError(f"--corpus {g!r} matches no files" if glob.has_magic(g) or is_uri(g) else
                                     f"--corpus {g!r} is a folder with no files in it" if os.path.isdir(g) else f"--corpus: no file or folder {g!r}")
-        if found != [g] and not is_uri(g):  # a file beside its copy (gzip -dk, the hint below): counted once, as curate run reads it
+        if found != [g]:  # a file beside its copy (gzip -dk, the hint below): counted once, as curate run reads it (readers.copies)
             from curate.readers import copies
 
             twice = copies([(p, p) for p in found], g)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, MISSED_SLASH, UNPACK, Limits, Shard, archive,  # noqa: F401
-                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, not_read_as_is, open_raw, read_batches,
+                                   compressed_parquet_error, compression, input_size, is_file_uri, is_uri, launch_fs, not_read_as_is, open_raw,
+                                   other_compression_error, read_batches,
                                    relpath)
 
 if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
@@ -465,6 +466,11 @@ def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, 
 _PACKED_NAME = re.compile(r"\.(?:gz|zst)$", re.IGNORECASE)
 
 
+def unpacked_name(path: str) -> str:
+    """``path`` without a .gz or .zst suffix: the name a file and its copy (``copies``) share."""
+    return _PACKED_NAME.sub("", path)
+
+
 def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> dict[str, str]:
     """{relative path: the relative path it is read under} for an input's local files of one
     name compressed and not, or in gzip and zstd (x.jsonl, x.jsonl.gz, x.jsonl.zst), that hold
@@ -473,22 +479,23 @@ def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> d
     once, as a file reached through links is (same_files): the compressed one, the first by name
     (the file as it came, its ids those of an earlier run). The name alone does not tell
     (warcio's example.warc and example.warc.gz differ: both read). A code tree's compressed
-    files are not read as data."""
-    if tree or is_uri(pattern):
+    files are not read as data. A bucket's are not compared (both downloaded whole), a file://
+    URI's are (on this disk, as a path's: `--input file:///d/` read every record twice)."""
+    if tree or is_uri(pattern) and not is_file_uri(pattern):
         return {}
     groups: dict = {}
     for path, rel in sorted(listed, key=lambda f: (_PACKED_NAME.search(f[1]) is None, f[1])):  # compressed first
-        groups.setdefault(_PACKED_NAME.sub("", rel), []).append((path, rel))
+        groups.setdefault(unpacked_name(rel), []).append((path, rel))
     out: dict = {}
     for group in (g for g in groups.values() if len(g) > 1):
         for i, (path, rel) in enumerate(group):
-            keep = next((k for p, k in group[:i] if k not in out and _same_data(p, path)), None)
+            keep = next((k for p, k in group[:i] if k not in out and same_data(p, path)), None)
             if keep:
                 out[rel] = keep
     return out
 
 
-def _same_data(a: str, b: str) -> bool:
+def same_data(a: str, b: str) -> bool:
     """Whether two local files hold the same bytes decompressed: not where their sizes decompressed
     differ (told without reading them where it can be: _plain_size), else read side by side, to
     the first difference (a copy is read whole: a first or last MiB alike is no proof); False

@@ -263,6 +263,11 @@ def is_uri(path: str) -> bool:
     return bool(_SCHEME.match(path))
 
 
+def is_file_uri(path: str) -> bool:
+    """A ``file://`` URI: a local file, named as a URI (its bytes as cheap to read as a path's)."""
+    return is_uri(path) and path.split("://", 1)[0].lower() == "file"
+
+
 def fs_path(uri: str):
     """(pyarrow FileSystem, path) of a URI. What a URI cannot hold as it is (a space, a ``%``
     not starting an escape) is percent-encoded first, so ``file:///my data/a.jsonl`` and
@@ -404,7 +409,7 @@ def read_folder(path: str) -> str:
     A URI mistyped (``path_problem``: gs:/b/out) is a ValueError saying so, not 'no such directory'."""
     if path_problem(path):
         raise ValueError(path_problem(path))
-    if is_uri(path) and path.split("://", 1)[0].lower() == "file":
+    if is_file_uri(path):
         return fs_path(path)[1]
     return path.rstrip("/") if is_uri(path) else path
 
@@ -567,7 +572,8 @@ def copy_there(path: str, copy: str | list[str], kind: str, in_place: bool, opti
         return COPY_BESIDE.format(copy)
     # a command's option, or a config's key (eval_sets[0].glob = "x.jsonl.zst")
     given = f"{option} {shell.quote(copy)}" if option.startswith("-") else f"{option} = {json.dumps(copy)}"
-    return f"its copy {copy} is beside it: give {shell.said(given, copy)} instead"
+    # a config's input is its [[inputs]] glob: --input alone would replace every [[inputs]] of it
+    return f"its copy {copy} is beside it: give {shell.said(given, copy)} instead" + " (glob in [[inputs]])" * (option == "--input")
 
 
 HEAD_BYTES = 1 << 20  # how much of a file and of its copy beside it is compared (copy_beside)

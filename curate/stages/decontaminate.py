@@ -460,10 +460,18 @@ def check_eval_sets(sets) -> list[dict]:
         if s["unit"] not in UNITS:
             raise ValueError(f"eval_sets[{i}].unit: {s['unit']!r} is not one of {', '.join(UNITS)}")
         from curate.config import home_path, relative_from
-        from curate.readers import list_files, none_listed
+        from curate.readers import is_uri, list_files, none_listed
+        from curate.readers.common import path_problem
 
         glob = home_path(s["glob"])  # ~/evals/*.jsonl: in the home folder, where the run reads it
-        files = list_files(glob)
+        if path_problem(glob):  # gs:/b/e.jsonl, ' gs://b/e.jsonl': said as an input's glob is
+            raise ValueError(f"eval_sets[{i}].glob: {path_problem(glob)}")
+        try:
+            files = list_files(glob)
+        except OSError as e:  # a bucket offline, without credentials, misspelt: one line, as an input's (a traceback)
+            if not is_uri(glob):
+                raise
+            raise ValueError(f"eval_sets[{i}].glob: {s['glob']!r} cannot be listed: {str(e)[:400]}") from None
         if not files:  # stored relative: a rerun or `curate mix OUT` from another folder reads it from there
             raise ValueError(f"eval_sets[{i}].glob: {none_listed(glob, repr(s['glob']))}{relative_from(glob)}")
         unknown = None if s["format"] else _unknown_beside_known(glob, files)

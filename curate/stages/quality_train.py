@@ -48,10 +48,12 @@ COMPRESSED = (".gz", ".zst")  # an HTML or CSV input's too, read as `curate run`
 
 
 def _parser() -> argparse.ArgumentParser:
+    from curate.shell import home_path  # --output=~/m.bin: no shell expands a ~ after =
+
     ap = argparse.ArgumentParser(prog="curate train-quality", description=__doc__.split("\n\n")[0], allow_abbrev=False)
-    ap.add_argument("--positive", nargs="+", required=True, metavar="GLOB", help="high-quality inputs")
-    ap.add_argument("--negative", nargs="+", required=True, metavar="GLOB", help="low-quality inputs")
-    ap.add_argument("--output", required=True, help="model file to write (.bin, or .ftz when quantized)")
+    ap.add_argument("--positive", nargs="+", required=True, metavar="GLOB", type=home_path, help="high-quality inputs")
+    ap.add_argument("--negative", nargs="+", required=True, metavar="GLOB", type=home_path, help="low-quality inputs")
+    ap.add_argument("--output", required=True, type=home_path, help="model file to write (.bin, or .ftz when quantized)")
     ap.add_argument("--positive-label", default="__label__hq")
     ap.add_argument("--negative-label", default="__label__cc")
     ap.add_argument("--quantize", action="store_true", help="product-quantize the model (small .ftz)")
@@ -69,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--bucket", type=int, default=200000)
     ap.add_argument("--threads", type=int, default=1, help="fastText threads (1 = reproducible)")
     ap.add_argument("--prefix-chars", type=int, default=10000, help="scoring prefix for --eval (as the stage's prefix_chars)")
-    ap.add_argument("--eval", action="append", default=[], metavar="JSONL", help="labelled JSONL (text, label 1/0): report AUC")
+    ap.add_argument("--eval", action="append", default=[], metavar="JSONL", type=home_path, help="labelled JSONL (text, label 1/0): report AUC")
     return ap
 
 
@@ -154,10 +156,18 @@ def read_input(spec: str, negative: bool):
     """(document key, text) for every document of one input spec; (reason, None) for each record
     that could not be read (curate run quarantines it)."""
     from curate.config import relative_from
-    from curate.readers import list_files, none_listed
+    from curate.readers import is_uri, list_files, none_listed
+    from curate.readers.common import path_problem
 
     pattern, cond = _split_spec(spec)
-    files = list_files(pattern)  # as `curate run --input`: an existing path is taken as named
+    if path_problem(pattern):  # gs:/b/x.jsonl, ' gs://b/x.jsonl': said as curate run's --input is
+        raise ValueError(path_problem(pattern))
+    try:
+        files = list_files(pattern)  # as `curate run --input`: an existing path is taken as named
+    except OSError as e:  # a bucket offline, without credentials, misspelt: one line, as curate run's (a traceback)
+        if not is_uri(pattern):
+            raise
+        raise ValueError(f"{pattern!r} cannot be listed: {str(e)[:400]}") from None
     if not files:
         where = "" if os.path.isdir(pattern) else relative_from(pattern, config=False)  # a folder found: its place is right
         raise ValueError(none_listed(pattern) + where)
