@@ -1850,3 +1850,20 @@ def test_each_cut_on_a_line_takes_its_items_words_not_the_punctuation_beside_the
         for n in ast.walk(ast.parse(out, type_comments=True)):
             assert not getattr(n, "type_comment", None)
 
+
+
+def test_a_visual_basic_label_keeps_its_colon_before_a_comment_the_cut_empties(tmp_path):
+    """A Visual Basic line starting with a label (a name or line number and ``:``) then a comment
+    holding the item (``Start: REM ITEM``, ``Start: ' ITEM``) lost the label's colon, read as the
+    statement separator before the comment (``x = 1 : REM ITEM``), leaving ``Start``: a call of a
+    procedure ``Start`` instead of a label. The label stays whole. Expected texts by hand (VB's
+    grammar: a name followed by ``:`` first on its line is a label). Controls: code before the
+    separator (``x = 1 : REM``, ``Start: x = 1 ' ITEM``) as before."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"Start: REM {a}\nDim y\n": "Start:\nDim y\n", f"  Start: ' {a}\nDim y\n": "  Start:\nDim y\n",
+             f"10 : REM {a}\n": "10 :\n", f"Retry:REM {a}\n": "Retry:\n",
+             # controls
+             f"x = 1 : REM {a}\n": "x = 1\n", f"Start: x = 1 ' {a}\n": "Start: x = 1\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+
