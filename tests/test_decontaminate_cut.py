@@ -1276,7 +1276,7 @@ def test_a_line_cut_takes_no_bracket_for_one_quoted_inside_the_item(tmp_path):
              f'y = g({w[0]} + "()" + {" + ".join(w[1:-1])}({w[-1]}))\n': "y = g()\n",
              f's = "{" ".join(w[:-1])} ({w[-1]})"\n': 's = ""\n',
              # a cut ending inside a string: its } goes (the item's {), then the string's " and the item's )
-             f'x = g({" + ".join(w[:-1])}("{{{w[-1]}}}"), 2)\n': 'x = g(, 2)\n'}
+             f'x = g({" + ".join(w[:-1])}("{{{w[-1]}}}"), 2)\n': 'x = g(2)\n'}
     got = {t: stage.cut_text(t, prose=False) for t in pages}
     assert got == pages
     for t, out in list(got.items())[:-1]:
@@ -1450,8 +1450,8 @@ def test_a_line_cut_in_rust_reads_lifetimes_and_char_literals(tmp_path):
     item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
     stage = _stage(tmp_path, [item])
     pages = {f"    let r: &'a u8 = {item};\n": "    let r: &'a u8 = ;\n",
-             f"    let c = g({item}, 'x');\n": "    let c = g(, 'x');\n",
-             f"    let c = g({item}, '(', '\\'');\n": "    let c = g(, '(', '\\'');\n",
+             f"    let c = g({item}, 'x');\n": "    let c = g('x');\n",
+             f"    let c = g({item}, '(', '\\'');\n": "    let c = g('(', '\\'');\n",
              f"fn f<'a, 'b>(x: &'a u8) -> u8 {{ {item} }} // y: &'b\n": "fn f<'a, 'b>(x: &'a u8) -> u8 { } // y: &'b\n",
              f"    'outer: loop {{ {item}; break 'outer; }}\n": "    'outer: loop { ; break 'outer; }\n"}
     got = {t: stage.cut_counted(t, prose=False, language="rust")[0] for t in pages}
@@ -1850,6 +1850,26 @@ def test_each_cut_on_a_line_takes_its_items_words_not_the_punctuation_beside_the
         for n in ast.walk(ast.parse(out, type_comments=True)):
             assert not getattr(n, "type_comment", None)
 
+
+
+def test_a_cut_argument_takes_its_comma_where_the_list_goes_on_after_it(tmp_path):
+    """A cut emptying one element of an argument list or collection left its separator: the item
+    ``alpha, beta, ...`` as ``g(ITEM, 3)`` left ``g(, 3)`` and ``g(1, ITEM, 3)`` left ``g(1, , 3)``,
+    neither of which parses. Where the text before the cut ends an opening bracket or a comma, the
+    comma after it goes too: the element is dropped (``g(3)``, ``g(1, 3)``). Ground truth: Python's
+    ``ast`` of the page with the element removed by hand. Controls: the last element keeps the
+    comma before it (``g(1, )``: Python's trailing comma); a ``;`` after the cut stays."""
+    import ast
+
+    c = ", ".join(_A.replace("lambda", "lam").split())  # (a Python keyword)
+    stage = _stage(tmp_path, [c])
+    pages = {f"x = g({c}, 3)\n": "x = g(3)\n", f"x = g(1, {c}, 3)\n": "x = g(1, 3)\n",
+             f"x = [{c},\n     3]\n": "x = [\n     3]\n", f"x = {{{c}, 3}}\n": "x = {3}\n",
+             # controls
+             f"x = g(1, {c})\n": "x = g(1, )\n", f"x = [y, {c}]; z = 1\n": "x = [y, ]; z = 1\n"}
+    got = {t: stage.cut_counted(t, prose=False, language="python")[0] for t in pages}
+    assert {t: ast.dump(ast.parse(g)) for t, g in got.items()} == {t: ast.dump(ast.parse(w)) for t, w in pages.items()}
+    assert got == pages
 
 
 def test_a_visual_basic_label_keeps_its_colon_before_a_comment_the_cut_empties(tmp_path):

@@ -1269,6 +1269,20 @@ def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int
     return s, e, ""
 
 
+_LIST_GOES_ON = regex.compile(r"[ \t]*,[ \t]*")
+
+
+def _element_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
+    """The cut ``text[s:e]`` of a line (code from ``lead`` to ``stop``) with the comma after it where
+    it empties one element of a list that goes on after it: after an opening bracket or a comma
+    (``g(ITEM, 3)`` left ``g(, 3)``, ``g(1, ITEM, 3)`` ``g(1, , 3)``: neither parses). The last
+    element's comma before it stays (``g(1, )``: a trailing comma, as Python and JavaScript allow)."""
+    comma = _LIST_GOES_ON.match(text, e, stop)
+    if comma and text[lead:s].rstrip(" \t")[-1:] in ("(", "[", "{", ","):
+        return s, comma.end()
+    return s, e
+
+
 def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None,
               language: str | None = None) -> tuple[str, int]:
     """``text`` without the code document's cut ``spans`` (tokens, none over a line break), line by
@@ -1328,6 +1342,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
             comments = comments or _python_comments(text)
             merged = _type_comment(text, merged, lead, stop, comments)
+        merged = [_element_cut(text, s, e, lead, stop) for s, e in merged]
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
