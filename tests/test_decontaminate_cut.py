@@ -1583,8 +1583,8 @@ def test_a_line_cut_in_haskell_ocaml_or_lisp_reads_primes_and_quotes_as_no_strin
         for t in texts:
             out = stage.cut_counted(t, prose=False, language=language)[0]
             assert _brackets_pair(out), (language, t, out)
-    t = f"  f x = g ({item})) y'\n"  # control: no language, the old reading
-    assert stage.cut_counted(t, prose=False)[0] == "  f x = g ()) y'\n"
+    t = f"  f x = g ({item})) y'\n"  # control: no language, the old reading (the ``'`` a quote: it and the
+    assert stage.cut_counted(t, prose=False)[0] == "  f x = g ((')) y'\n"  # ``(`` it hid stay, the page closing both)
 
 
 def test_an_escaped_backslash_glued_to_the_items_last_word_is_no_hard_break(tmp_path):
@@ -1794,7 +1794,8 @@ def test_a_line_cut_takes_what_it_opened_and_the_text_closes_after_it_context_by
     Right after the cut, each context it opened is closed in turn: its brackets, its ``}``, its
     string's quote, the code's brackets. Ground truth: node parses each input and output.
     Controls: a string's quote stays where the cut started inside a string (``g("ITEM", "ITEM")``
-    leaves ``g("")``, one string of the halves); a closer not right after the cut stays (``|$)``)."""
+    leaves ``g("")``, one string of the halves). (A closer not right after the cut, ``|$)``:
+    test_what_a_line_cut_opens_or_closes_and_the_page_pairs_later_stays.)"""
     w = _A.split()
     plus = " + ".join(w)
     stage = _stage(tmp_path)
@@ -1804,9 +1805,6 @@ def test_a_line_cut_takes_what_it_opened_and_the_text_closes_after_it_context_by
     got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
     assert got == [want for _, want in rows]
     _node_checks(tmp_path, [t for t, _ in rows] + got)
-    # control: the template's text holds ``|$`` between the cut and the ``)`` it opened
-    text = f"const s = {w[0]} + `(${{{' + '.join(w[1:])}}}|$)`;\n"
-    assert stage.cut_counted(text, prose=False, language="javascript")[0] == "const s = |$)`;\n"
 
 
 def test_a_template_substitution_the_cut_takes_or_empties_goes_with_its_dollar(tmp_path):
@@ -1887,3 +1885,20 @@ def test_a_visual_basic_label_keeps_its_colon_before_a_comment_the_cut_empties(t
              f"x = 1 : REM {a}\n": "x = 1\n", f"Start: x = 1 ' {a}\n": "Start: x = 1\n"}
     assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
 
+
+
+def test_what_a_line_cut_opens_or_closes_and_the_page_pairs_later_stays(tmp_path):
+    """A cut opening a template and a bracket the page closes further on, not right after the
+    cut (`` a + `(${ITEM}|$)` ``), took the opening ones and left ``|$)` ``; one from inside a
+    template's ``${f(`` through its ``)}`` into the template's text (`` `${f(ITEM)} final` ``, the
+    item's last word the text's) took the ``)}`` and left `` `${f` ``. Each bracket or quote the
+    cut holds whose partner the page keeps now stays. Ground truth: node parses each input and
+    output; the expected texts by hand."""
+    w = _A.split()
+    stage = _stage(tmp_path)
+    rows = [(f"const s = {w[0]} + `(${{{' + '.join(w[1:])}}}|$)`;\n", "const s = `(|$)`;\n"),
+            (f"const s = `${{f({' + '.join(w[:-1])})}} {w[-1]}`;\n", "const s = `${f}`;\n"),
+            (f"const s = [{w[0]}, ({' + '.join(w[1:])}, 3)];\n", "const s = [(3)];\n")]
+    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
+    assert got == [want for _, want in rows]
+    _node_checks(tmp_path, [t for t, _ in rows] + got)

@@ -1117,8 +1117,9 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
     code, templates = 0, []  # the code's ctx (a ``${``'s number inside one); each open ``${``: the template's state, its {-depth, where
     js, escaped = language in _TEMPLATES, -1  # (escaped: where the last escape ended, ``\\${`` is text)
+    quotes = {}  # the strings the cut opens: context -> (where, width) of the quote
 
-    def scan(end, stacks=None, closed=None):
+    def scan(end, stacks=None, closed=None):  # stacks: each context's openers (char, where, width) the cut holds unclosed
         nonlocal i, q, ctx, n, raw, code, escaped
         while i < end:
             m = _BRACKET_OR_QUOTE.search(text, i, end)
@@ -1135,16 +1136,18 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 templates.append([q, ctx, code, 0, i - 1])
                 q, ctx, code = None, n, n
                 if stacks is not None:  # (a cut holding the ``${`` takes the ``}`` closing it)
-                    stacks.setdefault(ctx, []).append(c)
+                    stacks.setdefault(ctx, []).append((c, i - 1, 2))
             elif templates and q is None and c == "}" and not templates[-1][3]:  # its end: back in the template
-                if stacks is not None and stacks.get(ctx, [None])[-1] == "{":
+                if stacks is not None and (stacks.get(ctx) or [("",)])[-1][0] == "{":
                     stacks[ctx].pop()
                 elif stacks is not None:
-                    closed.setdefault(ctx, []).append("${")
+                    closed.setdefault(ctx, []).append(("${", i))
                 q, ctx, code, *_ = templates.pop()
             elif _quote_at(text, i, q, stop, chars):
                 if q is None:
                     (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
+                    if stacks is not None:  # a string the cut opens: its quote
+                        quotes[ctx] = (i, 1)
                 else:
                     i += len(q) - 1
                     q, ctx = None, code
@@ -1152,24 +1155,25 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 if templates and q is None and c in "{}":  # (an object's braces in a template's code)
                     templates[-1][3] += 1 if c == "{" else -1
                 if stacks is not None and c in _OPENS:
-                    stacks.setdefault(ctx, []).append(c)
+                    stacks.setdefault(ctx, []).append((c, i, 1))
                 elif stacks is not None and c in _CLOSES:
                     stack = stacks.get(ctx)
-                    if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
+                    if stack and stack[-1][0] == _OPENS[_CLOSES.index(c)]:
                         stack.pop()
                     else:
-                        closed.setdefault(ctx, []).append(c)
+                        closed.setdefault(ctx, []).append((c, i))
             i += 1
 
     for s, e in spans:
         scan(s)
         at_s, at_n, at_q, stacks, closed = ctx, n, q, {}, {}
+        quotes.clear()
         inside = templates[-1] if templates and q is None and ctx == code else None  # the ``${`` the cut starts in
         scan(e, stacks, closed)
         while e < stop:  # what the cut opened and the text closes right after it, context by context:
             # ``f(`x (${ITEM})`)`` takes ``})`)``, the template's ``}``, its text's ``)``, its backtick, the code's ``)``
             opened = stacks.get(ctx)  # (the string, or none, the line goes on in after the cut)
-            if opened and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
+            if opened and text[e] == _CLOSES[_OPENS.index(opened[-1][0])]:
                 width = 1
             # a string the cut opened, where it started outside strings (from inside one, ``f("ITEM", "ITEM")``
             # leaves ``f("")``, its halves one string)
@@ -1183,14 +1187,30 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
         if (inside is not None and templates and templates[-1] is inside and q is None and ctx == code and not inside[3]
                 and not text[inside[4] + 2 : s].strip(" \t") and text.startswith("}", blanks)):
             s, e = inside[4], blanks + 1  # a ``${...}`` the cut empties goes whole: ``${}`` is a SyntaxError
-        for c in closed.get(at_s, []):  # the nearest opener before the cut pairs with its first unpaired closer
+        unpaired = closed.get(at_s, [])
+        for k, (c, _) in enumerate(unpaired):  # the nearest opener before the cut pairs with its first unpaired closer
             if c == "${" and text.startswith(c, s - 2, s):  # a template's ``${``: its ``$`` too (it stayed, ``$ y``)
                 s -= 2
             elif c != "${" and s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
                 s -= 1
             else:
+                unpaired = unpaired[k:]
                 break
-        out.append((s, e))
+        else:
+            unpaired = []
+        # what the cut opened or closed and the page pairs further on stays: `` a + `(${ITEM}|$)` `` left
+        # ``|$)` ``, `` `${f(ITEM)} final` `` (the item's last word the template's text) `` `${f` ``
+        # (but a string's quote where the cut started inside one: ``f("ITEM", "ITEM")``'s halves are one string)
+        live = {ctx, code, *(t[1] for t in templates), *(t[2] for t in templates)}
+        keep = sorted([(p, w) for k in live for _, p, w in stacks.get(k, ())]
+                      + [quotes[k] for k in live if k in quotes and at_q is None]
+                      + [(p, 1) for _, p in unpaired])
+        for p, w in keep:
+            if s < p:
+                out.append((s, p))
+            s = max(s, p + w)
+        if s < e:
+            out.append((s, e))
     return out
 
 
