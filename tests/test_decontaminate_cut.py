@@ -1786,6 +1786,13 @@ def _node_checks(tmp_path, sources: list[str]) -> None:
     assert r.returncode == 0 and not r.stdout, (r.stdout, r.stderr[-300:], sources)
 
 
+def _assert_js_cuts(tmp_path, stage, rows: list[tuple[str, str]]) -> None:
+    """Each JavaScript text of ``rows`` cut as its expected text, node parsing every input and output."""
+    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
+    assert got == [want for _, want in rows]
+    _node_checks(tmp_path, [t for t, _ in rows] + got)
+
+
 def test_a_line_cut_takes_what_it_opened_and_the_text_closes_after_it_context_by_context(tmp_path):
     """A cut ending inside a template's ``${...}`` took the ``}`` and stopped: what the cut had
     opened in the template's text, the template itself and the code around it stayed
@@ -1802,9 +1809,7 @@ def test_a_line_cut_takes_what_it_opened_and_the_text_closes_after_it_context_by
     rows = [(f"g({w[0]}(`{w[1]} ${{{w[2]}}} {' '.join(w[3:-1])} (${{{w[-1]}}})`));\n", "g();\n"),
             (f"g(1, {plus.rsplit(' + ', 1)[0]}(\"{w[-1]}\"));\n", "g(1, );\n"),
             (f'g("{" ".join(w[:8])}", "{" ".join(w[8:])}");\n', 'g("");\n')]
-    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
-    assert got == [want for _, want in rows]
-    _node_checks(tmp_path, [t for t, _ in rows] + got)
+    _assert_js_cuts(tmp_path, stage, rows)
 
 
 def test_a_template_substitution_the_cut_takes_or_empties_goes_with_its_dollar(tmp_path):
@@ -1821,9 +1826,7 @@ def test_a_template_substitution_the_cut_takes_or_empties_goes_with_its_dollar(t
             (f"const s = g(`${{ {plus} }}`);\n", "const s = g(``);\n"),
             # control: the page's own $ before it
             (f"const s = `$${{{plus}}}`;\n", "const s = `$`;\n")]
-    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
-    assert got == [want for _, want in rows]
-    _node_checks(tmp_path, [t for t, _ in rows] + got)
+    _assert_js_cuts(tmp_path, stage, rows)
     assert stage.cut_counted(f"  s := `x ${{{plus}}} y`\n", prose=False, language="go")[0] == "  s := `x ${} y`\n"
 
 
@@ -1899,6 +1902,4 @@ def test_what_a_line_cut_opens_or_closes_and_the_page_pairs_later_stays(tmp_path
     rows = [(f"const s = {w[0]} + `(${{{' + '.join(w[1:])}}}|$)`;\n", "const s = `(|$)`;\n"),
             (f"const s = `${{f({' + '.join(w[:-1])})}} {w[-1]}`;\n", "const s = `${f}`;\n"),
             (f"const s = [{w[0]}, ({' + '.join(w[1:])}, 3)];\n", "const s = [(3)];\n")]
-    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
-    assert got == [want for _, want in rows]
-    _node_checks(tmp_path, [t for t, _ in rows] + got)
+    _assert_js_cuts(tmp_path, stage, rows)
