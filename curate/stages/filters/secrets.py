@@ -324,11 +324,12 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if not v.isascii():  # prose in another script after a key's ASCII words goes not; a password's is a label (as unquoted)
-        span = not _PASSWORD_NAME.fullmatch(named.group("n")) and _key_words_span(m, v)
+    if not v.isascii():  # prose in another script after a key's ASCII words goes not, a password's key's too (a
+        # password's value of no key is a label, `"Passwort ändern"`, as unquoted)
+        span = _key_words_span(m, v)
         return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
-        return _password_ok(v)
+        return _read_prose_span(m, v) or _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
         return _password_ok(v, notes=False)
     if " " in v:
@@ -339,6 +340,7 @@ def _named_value_ok(m: re.Match) -> bool:
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
 # (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`), in any script (`Xk9... est expiré`, `... истёк`)
 _PLAIN_WORD = re.compile(r"\.*[^\W\d_]+(?:\.+[^\W\d_]+)*[,.;:!?]?")  # (`ист.ек`: NFD's `исте\u0308к` read)
+_READ_WORD = re.compile(r"(?<!\S)\.+[^\W\d_]")  # a word the reading of its marks began with "."s (NFD's `.lauft`)
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
 
@@ -358,6 +360,17 @@ def _key_words_span(m: re.Match, v: str):
             return m.start("v"), m.start("v") + words[k - 1].end()
         return False
     return _key_words_ok(v)
+
+
+def _read_prose_span(m: re.Match, v: str):
+    """A password's value ``v`` read from NFD (`Xk9... la\u0308uft ab` read `Xk9... .lauft ab`, ``_READ_WORD``): the
+    (start, end) of its key's words where prose follows them (``_key_words_span``), as its NFC spelling's non-ASCII
+    words are judged; else None (it was taken whole: NFC kept `<KEY> läuft ab`, NFD `<KEY>`)."""
+    if " " in v and _READ_WORD.search(v):
+        span = _key_words_span(m, v)
+        if isinstance(span, tuple):
+            return span
+    return None
 
 
 def _key_words_ok(v: str) -> bool:
@@ -410,7 +423,7 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
         return False
     if not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as a quoted value's characters are
         # ASCII (``_QCHARS``); but a key's ASCII words before prose in another script go (`token: Xk9... est expiré`)
-        span = not _PASSWORD_NAME.fullmatch(n) and v == m.group("v") and _key_words_span(m, v)
+        span = v == m.group("v") and _key_words_span(m, v)  # (a password's too: one of no key is a label)
         return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
@@ -419,7 +432,7 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
                 return True
             return _key_words_span(m, v) if v == m.group("v") else _key_words_ok(v)
         return _literal_ok(v)
-    return _password_ok(v)
+    return (v == m.group("v") and _read_prose_span(m, v)) or _password_ok(v)
 
 
 # a call's expression, code under a config name (`token: unescape(RegExp.$1);`, `result.pass = actual.isSame(expected);`: the
