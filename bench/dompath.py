@@ -291,17 +291,15 @@ def container_table(conts):
     return counts[inverse].astype(float), path_text[inverse], under
 
 
-def block_features(html: bytes, bl: list) -> np.ndarray:
-    """FEATURES per block of ``bl`` (extract.blocks of this page's rendering, whose UTF-8 is
-    ``html``), zeros where a block could not be aligned to the page's text runs: its anchor
-    word is searched from the previous block's run on, and a match outside text (in a script,
-    an attribute) is passed over."""
-    out = np.zeros((len(bl), len(FEATURES)))
+def _aligned(html: bytes, bl: list):
+    """(runs, conts, rows, hits): the page's scan, and the blocks of ``bl`` found in its text
+    runs (block index, run index): each block's anchor word is searched from the previous
+    block's run on, and a match outside text (in a script, an attribute) is passed over."""
     runs, conts = scan_html(html)
+    rows, hits = [], []
     if len(runs) == 0 or len(conts) == 0:
-        return out
+        return runs, conts, rows, hits
     starts, ends = runs[:, 0].tolist(), runs[:, 1].tolist()
-    rows, hits = [], []  # block index, run index
     cursor = 0
     for i, (_, text, _) in enumerate(bl):
         word = _anchor(text)
@@ -317,6 +315,14 @@ def block_features(html: bytes, bl: list) -> np.ndarray:
                 cursor = starts[k]
                 break
             pos, tries = pos + 1, tries + 1
+    return runs, conts, rows, hits
+
+
+def block_features(html: bytes, bl: list) -> np.ndarray:
+    """FEATURES per block of ``bl`` (extract.blocks of this page's rendering, whose UTF-8 is
+    ``html``), zeros where a block could not be aligned to the page's text runs (``_aligned``)."""
+    out = np.zeros((len(bl), len(FEATURES)))
+    runs, conts, rows, hits = _aligned(html, bl)
     if not rows:
         return out
     repeat, path_text, under = container_table(conts)
@@ -334,4 +340,78 @@ def block_features(html: bytes, bl: list) -> np.ndarray:
     out[rows, 6] = inside & under[cc]
     for j, bit in enumerate((A, LI, ASIDE, FOOTER, FORM, NAV, HEADER, ARTICLE, MAIN)):
         out[rows, 7 + j] = (flags & bit) != 0
+    return out
+
+
+# A run: consecutive blocks in one list or table (their nearest <ul>/<ol>/<dl>/<table>
+# ancestor), else in one container. A list run: two or more blocks of one list; after a
+# heading: the block before the run is one ("Zutaten", "Ingredients": no phrase list needed);
+# in main: the list lies inside the page's main container (an ingredient list, a spec table).
+RUN_FEATURES = ("run_len", "run_after_heading", "list_run", "list_run_heading", "list_run_main")
+_LISTS = np.array([tag_code(t) for t in ("ul", "ol", "dl", "table")], dtype=np.int64)
+
+
+def list_ancestors(conts) -> np.ndarray:
+    """Per container: the index of its nearest list or table container (itself included), -1 for none."""
+    out = np.full(len(conts), -1, dtype=np.int64)
+    for i in range(len(conts)):  # numbered in document order: a parent comes before its children
+        if conts[i, 5] in _LISTS:
+            out[i] = i
+        elif conts[i, 4] >= 0:
+            out[i] = out[conts[i, 4]]
+    return out
+
+
+def run_features(html: bytes, bl: list) -> np.ndarray:
+    """RUN_FEATURES per block of ``bl`` (aligned as ``block_features``; an unaligned block is a run of one)."""
+    out = np.zeros((len(bl), len(RUN_FEATURES)))
+    runs, conts, rows, hits = _aligned(html, bl)
+    if not rows:
+        return out
+    _, _, under = container_table(conts)
+    lists = list_ancestors(conts)
+    cont = np.full(len(bl), -1, dtype=np.int64)
+    cont[rows] = runs[hits, 2]
+    inside = cont >= 0
+    lst = np.where(inside, lists[np.maximum(cont, 0)], -1)
+    key = np.where(lst >= 0, lst + len(conts), cont)  # a list's blocks share one key whatever their cell
+    i = 0
+    while i < len(bl):
+        j = i + 1
+        while key[i] >= 0 and j < len(bl) and key[j] == key[i]:
+            j += 1
+        heading = i > 0 and bl[i - 1][0].startswith("h")
+        listed = lst[i] >= 0 and j - i >= 2
+        out[i:j] = (np.log(j - i), heading, listed, listed and heading, listed and bool(under[lst[i]]))
+        i = j
+    return out
+
+
+# Where a block's container lies against the page's main container (``container_table``):
+# in it (under_main, a FEATURE), around it (the main container's ancestor: text beside the
+# article in its wrapper, e.g. a bio or a comment policy), and how many containers up from the
+# main container the two meet (0 inside it; large for a sidebar or footer far from it).
+RELATION_FEATURES = ("main_ancestor", "main_hops")
+
+
+def main_relation(html: bytes, bl: list) -> np.ndarray:
+    """RELATION_FEATURES per block of ``bl`` (aligned as ``block_features``; zeros when not)."""
+    out = np.zeros((len(bl), len(RELATION_FEATURES)))
+    runs, conts, rows, hits = _aligned(html, bl)
+    if not rows:
+        return out
+    text = conts[:, 2].astype(float)
+    parent = conts[:, 4]
+    direct = text.copy()
+    np.subtract.at(direct, parent[parent >= 0], text[parent >= 0])
+    up = {}  # the main container's ancestors (itself included): container -> hops from it
+    c, hops = int(np.argmax(direct)), 0
+    while c >= 0 and hops <= MAX_DEPTH:
+        up[c], c, hops = hops, int(parent[c]), hops + 1
+    for i, k in zip(rows, hits):
+        c, steps = int(runs[k, 2]), 0
+        while c >= 0 and c not in up and steps <= MAX_DEPTH:  # up from the block's container to a shared one
+            c, steps = int(parent[c]), steps + 1
+        if c in up:
+            out[i] = (up[c] > 0 and steps == 0, np.log1p(up[c]))
     return out

@@ -1,7 +1,8 @@
 """A learned block decision for the ``blocks`` extractor, trained on the TUNING half of the
 trafilatura gold and estimated honestly by cross-fitting against the hand-set rules.
 
-    python bench/train_blocks.py [--columns a,b,...] [--untuned] [--dom] [--splits N] [--aeb] [--write PATH]
+    python bench/train_blocks.py [--columns a,b,...] [--untuned] [--fallback] [--whole] [--interact [COLUMN]]
+        [--dom] [--runs] [--relation] [--propagate [neg]] [--splits N] [--aeb] [--write PATH]
 
 Only tuning-half pages (bench_extract.tuning_half) are read: the held-out half stays unseen.
 
@@ -38,6 +39,14 @@ N``: the cross-fitted estimate also on N other halvings of the tuning half (salt
 the whole page, as extract.render does. ``--aeb-train W``: the AEB pages' blocks, labelled by
 their article body (``aeb_labels``), join every fit, each counting W; ``--aeb`` then scores each
 AEB half with a model trained on the tuning half and the other AEB half.
+``--whole`` (with ``--untuned``): the blocks are always the whole page's (``main_content=False``),
+each marked by whether the main-content rendering (the ``--fallback`` one, with that flag) holds
+it (WHOLE_FEATURES). ``--interact [COLUMN]``: separate weights where a 0/1 column is 1 and where
+it is 0 (``split_by``; default in_main_render, with ``--whole``). ``--runs``: bench/dompath.py's
+RUN_FEATURES (runs of blocks in one list or table, after a heading, inside the main container).
+``--relation``: its RELATION_FEATURES (how many containers up from the page's main container a
+block's container meets it). ``--propagate [neg]``: the training labels (or the negative ones)
+spread to the unlabelled blocks of a labelled block's DOM container (``propagate``).
 
 Result with ``--untuned [--dom] --splits 8`` (2026-12-06, branch ex43): md5 folds 0.920 / 0.902
 without the DOM features, 0.913 / 0.913 with; on the 8 other halvings every fold gains, +0.008
@@ -46,6 +55,14 @@ on average: consistent, but half the +0.015 a new default needs (docs/extraction
 Result with ``--untuned --fallback [--dom] [--aeb-train W] --splits 8`` (2026-12-06, branch
 ex44): 0.9116 over the 18 folds without the DOM features, 0.9208 with (+0.009, 17 of 18 gain);
 with the AEB's blocks as well (first 10 folds) 0.910 (W 1) and 0.917 (W 0.3) against 0.920.
+
+Result with ``--untuned --fallback --dom`` and each of the ex45 options (2026-12-07), against
+0.9209 over the 18 folds (md5 0.9246 / 0.9231) without them: ``--whole --interact`` 0.9106 and
+``--whole`` 0.9109 over the 18 folds (-0.010 each; md5 0.9095 / 0.9130 and 0.9145 / 0.9054);
+md5 screens, not run on 18: ``--runs`` 0.9232 / 0.9238, ``--relation`` 0.9179 / 0.9246,
+``--interact dom_under_main`` 0.9221 / 0.9195, ``--propagate`` 0.9144 / 0.9156, ``--propagate
+neg`` 0.9030 / 0.9265.
+None adopted (docs/extraction.md).
 
 Result (2026-12-03; docs/extraction.md, branch issue17e): all columns: learned 0.951 / 0.936 on the folds
 vs the rules' 0.950 / 0.937, a tie; a hand-picked subset (``--columns rule_keep,log_chars,
@@ -77,6 +94,13 @@ FEATURES = (
 CONTEXT = (-2, -1, 1, 2)  # neighbours whose features count too (a heading before a paragraph, a list among links)
 CONTEXT_FEATURES = ("log_chars", "link_share", "tag_h", "tag_li", "sentence_end", "boiler_phrase", "in_region", "rule_keep")
 FALLBACK = False  # --fallback: an untuned rendering shorter than extract.SHORT_CHARS is the whole page's
+WHOLE = False  # --whole: the untuned blocks are always the whole page's, WHOLE_FEATURES appended
+# --whole: whether Resiliparse's main-content rendering holds the block, and whether that
+# rendering is short (then it says little: extract.render would have used the whole page)
+WHOLE_FEATURES = ("in_main_render", "main_render_short")
+RUNS = False  # --runs: bench/dompath.py's RUN_FEATURES appended (runs of blocks in one list container)
+PROPAGATE = ()  # --propagate [neg]: the training labels (both, or 0 only) spread within a labelled block's container
+RELATION = False  # --relation: bench/dompath.py's RELATION_FEATURES appended last (where against the main container)
 CONTAINERS = {"article": "article, [itemprop=articleBody]", "main": "main, [role=main]", "aside": "aside, footer, nav, header"}
 # the columns of ``features``, by name ("log_chars@-1": log_chars of the block before)
 COLUMNS = list(FEATURES) + [f"{f}@{d}" for d in CONTEXT for f in (*CONTEXT_FEATURES, "exists")]
@@ -184,9 +208,27 @@ TUNED = ("boiler_phrase", "end_marker", "more_marker", "log_score", "nav", "bad"
          "in_aside", "has_article")  # fmt: skip
 
 
+def in_main(bl: list, main: list) -> list[bool]:
+    """Per block of the whole page's rendering: whether the main-content rendering's blocks
+    ``main`` hold its text (one of them is it, or, from 20 characters on, contains it)."""
+    texts = {t for _, t, _ in main}
+    joined = "\n".join(texts)
+    return [t in texts or (len(t) >= 20 and t in joined) for _, t, _ in bl]
+
+
+def split_by(X, col: int):
+    """``X`` twice side by side: the rows where column ``col`` is 1 in the first copy, the others
+    in the second (zeros elsewhere), so that a linear model fits separate weights for each."""
+    import numpy as np
+
+    inside = X[:, [col]]
+    return np.hstack([X * inside, X * (1 - inside)])
+
+
 def page_blocks(body: bytes, untuned: bool, dom: bool):
     """A page's blocks and their features (as html_to_text decodes and parses it). ``untuned``:
-    the rendering without the skip list; ``dom``: bench/dompath.py's FEATURES appended."""
+    the rendering without the skip list; ``dom``: bench/dompath.py's FEATURES appended;
+    WHOLE (with ``untuned``): the whole page's blocks, WHOLE_FEATURES appended before those."""
     import numpy as np
     from resiliparse.parse.encoding import bytes_to_str
     from resiliparse.parse.html import HTMLTree
@@ -197,13 +239,51 @@ def page_blocks(body: bytes, untuned: bool, dom: bool):
 
     text = bytes_to_str(body, _html_encoding(body, None), errors="replace")
     tree = HTMLTree.parse(text)
-    if untuned:
+    parts = []
+    if untuned and WHOLE:  # every block of the page; the main-content rendering becomes a feature
+        mh = extract._render(tree, True)
+        whole = extract._render(tree, False)
+        main, bl = extract.blocks(whole if FALLBACK and len(mh) < extract.SHORT_CHARS else mh), extract.blocks(whole)
+        short = len(mh) < extract.SHORT_CHARS
+        parts.append(np.array([(m, short) for m in in_main(bl, main)], dtype=float).reshape(-1, 2))
+    elif untuned:
         mh = extract._render(tree, True)
         if FALLBACK and len(mh) < extract.SHORT_CHARS:  # Resiliparse found no main content: the whole page
             mh = extract._render(tree, False)
-    bl = extract.blocks(mh if untuned else extract.render(tree))
-    X = features(bl, tree.title or "", container_texts(tree))
-    return bl, np.hstack([X, dompath.block_features(text.encode("utf-8"), bl)]) if dom else X
+        bl = extract.blocks(mh)
+    else:
+        bl = extract.blocks(extract.render(tree))
+    X = np.hstack([features(bl, tree.title or "", container_texts(tree)), *parts])
+    utf8 = text.encode("utf-8") if dom or RUNS or RELATION else b""
+    X = np.hstack([X, dompath.block_features(utf8, bl)]) if dom else X
+    X = np.hstack([X, dompath.run_features(utf8, bl)]) if RUNS else X
+    return bl, np.hstack([X, dompath.main_relation(utf8, bl)]) if RELATION else X
+
+
+def propagate(y, cont, spread=(0, 1)) -> list[int]:
+    """Labels ``y`` (1 / 0 / -1) spread within containers: an unlabelled block whose container
+    (``cont``, -1: none) holds labelled blocks, all of one label among ``spread``, takes that label."""
+    seen: dict = {}
+    for label, c in zip(y, cont):
+        if label >= 0 and c >= 0:
+            seen.setdefault(c, set()).add(label)
+    one = {c: next(iter(v)) for c, v in seen.items() if len(v) == 1 and next(iter(v)) in spread}
+    return [one.get(c, label) if label < 0 else label for label, c in zip(y, cont)]
+
+
+def block_containers(body: bytes, bl: list) -> list[int]:
+    """The dompath container index of each block of ``bl`` (-1 where it could not be aligned)."""
+    from resiliparse.parse.encoding import bytes_to_str
+
+    import dompath
+    from curate.readers.html import _html_encoding
+
+    text = bytes_to_str(body, _html_encoding(body, None), errors="replace")
+    runs, _, rows, hits = dompath._aligned(text.encode("utf-8"), bl)
+    cont = [-1] * len(bl)
+    for i, k in zip(rows, hits):
+        cont[i] = int(runs[k, 2])
+    return cont
 
 
 def load_pages(untuned: bool = False, dom: bool = False) -> list[dict]:
@@ -214,14 +294,23 @@ def load_pages(untuned: bool = False, dom: bool = False) -> list[dict]:
     import bench_extract as b
     import dompath
 
+    if untuned and WHOLE:
+        COLUMNS.extend(WHOLE_FEATURES)
     if dom:
         COLUMNS.extend(f"dom_{f}" for f in dompath.FEATURES)
+    if RUNS:
+        COLUMNS.extend(dompath.RUN_FEATURES)
+    if RELATION:
+        COLUMNS.extend(dompath.RELATION_FEATURES)
     out = []
     for p in b.gold_pages(b.CORPORA, b.TRAF):
         if not b.tuning_half(p["url"]):
             continue  # never the held-out half
         bl, X = page_blocks(p["html"], untuned, dom)
-        out.append({"url": p["url"], "gold": p["gold"], "bl": bl, "X": X, "y": np.array(labels(bl, p["gold"], b._norm))})
+        y = labels(bl, p["gold"], b._norm)
+        if PROPAGATE:  # y only trains: the scores are by snippets
+            y = propagate(y, block_containers(p["html"], bl), PROPAGATE)
+        out.append({"url": p["url"], "gold": p["gold"], "bl": bl, "X": X, "y": np.array(y)})
     return out
 
 
@@ -356,6 +445,17 @@ def main() -> int:
     ap.add_argument("--aeb", action="store_true", help="score the whole tuning half's model on the AEB")
     ap.add_argument("--dom", action="store_true", help="add bench/dompath.py's DOM-container features")
     ap.add_argument("--fallback", action="store_true", help="--untuned: a short rendering is retried on the whole page")
+    ap.add_argument("--runs", action="store_true", help="add bench/dompath.py's RUN_FEATURES (runs of list blocks)")
+    ap.add_argument("--propagate", nargs="?", const="both", choices=("both", "neg"),
+                    help="train on labels spread within DOM containers (propagate; neg: negative ones only); "
+                         "scoring is unchanged")
+    ap.add_argument("--relation", action="store_true",
+                    help="add bench/dompath.py's RELATION_FEATURES (where a block lies against the main container)")
+    ap.add_argument("--interact", nargs="?", const="in_main_render", metavar="COLUMN",
+                    help="separate weights for the blocks where COLUMN (a 0/1 column) is 1 and the others; "
+                         "default in_main_render (with --whole)")
+    ap.add_argument("--whole", action="store_true",
+                    help="--untuned: always the whole page's blocks, each marked whether the main rendering holds it")
     ap.add_argument("--errors", type=int, default=0, metavar="N",
                     help="list the N pages with the most out-of-fold errors on the md5 folds")
     ap.add_argument("--aeb-train", type=float, default=0.0, metavar="W",
@@ -364,8 +464,11 @@ def main() -> int:
     import bench_extract as b
     from curate.readers import extract
 
-    global FALLBACK
-    FALLBACK = args.fallback
+    if args.interact and (args.aeb or (args.interact == "in_main_render" and not args.whole)):
+        ap.error("--interact does not go with --aeb; its default column needs --whole")
+    global FALLBACK, WHOLE, RUNS, RELATION, PROPAGATE
+    FALLBACK, WHOLE, RUNS, RELATION, PROPAGATE = args.fallback, args.whole, args.runs, args.relation, \
+        {None: (), "both": (0, 1), "neg": (0,)}[args.propagate]
     pages = load_pages(args.untuned, args.dom)
     aeb = load_aeb(args.untuned, args.dom) if args.aeb_train else []
     w = args.aeb_train or 1.0
@@ -378,6 +481,11 @@ def main() -> int:
         COLUMNS[:] = names
         for p in [*pages, *aeb]:
             p["X"] = p["X"][:, cols]
+    if args.interact:  # one set of weights where the column is 1 (in the main-content rendering), one elsewhere
+        m = COLUMNS.index(args.interact)
+        for p in [*pages, *aeb]:
+            p["X"] = split_by(p["X"], m)
+        COLUMNS[:] = COLUMNS + [f"out:{c}" for c in COLUMNS]
     labelled = [int(x) for p in pages for x in p["y"] if x >= 0]
     every = []  # the learned F1 of every fold scored
     print(f"tuning half: {len(pages)} pages, {sum(len(p['bl']) for p in pages)} blocks, "

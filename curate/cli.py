@@ -369,9 +369,10 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
         tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
         dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
         unreadable: list = []  # folders that cannot be listed: their files would be left out without a word
+        keys: dict = {}  # a bucket's files' sizes from the listing: not asked again (plan_shards)
         try:
             listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling,
-                                unreadable=unreadable)  # a code tree's .github/ is code
+                                unreadable=unreadable, keys=keys)  # a code tree's .github/ is code
         except OSError as e:  # a bucket offline, without credentials, misspelt: the user's to fix
             if not is_uri(spec["glob"]):
                 raise
@@ -443,7 +444,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same,
-                                  in_place=not os.path.isfile(spec["glob"]))  # a folder or a glob lists a copy beside
+                                  in_place=not os.path.isfile(spec["glob"]), keys=keys)  # a folder or a glob lists a copy beside
         except InputError as e:
             errors.append(f"inputs[{i}]: {e}")
     if errors:

@@ -118,10 +118,9 @@ def pytest_make_collect_report(collector):
 # pytest's and its children's) per file, one worker, each file alone, bench/cpu_per_test.py with warm
 # numba caches, load 5-17 (ci46, 6 Dec): every file but those kept below, after ci46's test_loader cut
 # (test_loader 131 less loader47's ~21 s cut).
-# Kept from earlier rounds (ci37-ci40, 6 Dec, the same way, before ci41-ci44's run-cost cuts):
-# test_portable, test_dedup_pipeline, test_pipeline, test_mixplan,
-# test_determinism, test_audit_compare, test_linededup, test_reliability, test_audit_edits,
-# test_audit_why, test_fuzz, test_commit_locks (not measured again for lack of time).
+# Measured again the same way on 7 Dec (load 7-11): test_portable, test_dedup_pipeline,
+# test_pipeline, test_mixplan, test_determinism, test_audit_compare, test_linededup,
+# test_reliability, test_audit_edits, test_audit_why, test_fuzz, test_commit_locks.
 # test_extract is estimated, never run here (it reads issue #17's held-out gold): two CLI ingest
 # runs over 645 pages and two reads of 182, at ~300 pages a CPU-s, plus small tests: ~18 s.
 # A file that asks for the `demo` fixture pays it (~5 CPU-s) measured alone, once a CI run.
@@ -129,20 +128,20 @@ def pytest_make_collect_report(collector):
 # A stale number costs only balance, never a result.
 FILE_SECONDS = {
     "test_cli.py": 168, "test_loader.py": 110, "test_buckets.py": 101, "test_commit.py": 90, "test_bench.py": 51,
-    "test_code_pii.py": 47, "test_decontaminate.py": 53, "test_numba_cache.py": 41, "test_portable.py": 41,
-    "test_dedup_pipeline.py": 40, "test_jsonl_everywhere.py": 40, "test_pipeline.py": 38, "test_datapath.py": 37,
-    "test_mixplan.py": 37, "test_readme.py": 31, "test_custom_rules.py": 30, "test_rebalance.py": 30,
-    "test_boilerplate_determinism.py": 28, "test_determinism.py": 28, "test_import_cost.py": 25,
+    "test_code_pii.py": 47, "test_decontaminate.py": 53, "test_numba_cache.py": 41, "test_portable.py": 51,
+    "test_dedup_pipeline.py": 46, "test_jsonl_everywhere.py": 40, "test_pipeline.py": 41, "test_datapath.py": 37,
+    "test_mixplan.py": 31, "test_readme.py": 31, "test_custom_rules.py": 30, "test_rebalance.py": 30,
+    "test_boilerplate_determinism.py": 28, "test_determinism.py": 29, "test_import_cost.py": 25,
     "test_multilingual.py": 25, "test_read_meta.py": 25, "test_audit.py": 22, "test_dedup_cluster.py": 22,
-    "test_zstd_bounded.py": 20, "test_audit_compare.py": 18, "test_read_books.py": 18, "test_extract.py": 18,
+    "test_zstd_bounded.py": 20, "test_audit_compare.py": 13, "test_read_books.py": 18, "test_extract.py": 18,
     "test_linededup.py": 17, "test_uri_inputs.py": 17, "test_langid.py": 16, "test_quality.py": 16,
-    "test_reliability.py": 16, "test_ids.py": 15, "test_audit_edits.py": 14, "test_corpora_ingest.py": 14,
+    "test_reliability.py": 17, "test_ids.py": 15, "test_audit_edits.py": 13, "test_corpora_ingest.py": 14,
     "test_quality_language.py": 14, "test_filters.py": 13, "test_code_data_files.py": 12,
-    "test_decontaminate_cut.py": 12, "test_output_readers.py": 12, "test_tokenize.py": 12, "test_audit_why.py": 11,
+    "test_decontaminate_cut.py": 12, "test_output_readers.py": 12, "test_tokenize.py": 12, "test_audit_why.py": 9,
     "test_minhash.py": 11, "test_names.py": 10, "test_damaged_input.py": 9.5, "test_legacy_encodings.py": 9.5,
     "test_bad_input.py": 8.4, "test_code_licenses.py": 7.9, "test_pool.py": 7.2, "test_urldedup.py": 6.7,
-    "test_read_code.py": 6.2, "test_links.py": 6.1, "test_fuzz.py": 6, "test_dompath.py": 5.9,
-    "test_config_hash.py": 5.6, "test_notebooks.py": 5.4, "test_audit_sources.py": 5.2, "test_commit_locks.py": 5,
+    "test_read_code.py": 6.2, "test_links.py": 6.1, "test_fuzz.py": 7.5, "test_dompath.py": 5.9,
+    "test_config_hash.py": 5.6, "test_notebooks.py": 5.4, "test_audit_sources.py": 5.2, "test_commit_locks.py": 8.5,
     "test_ci.py": 4.7, "test_audit_verify.py": 3.5, "test_boilerplate_fuzz.py": 3.2, "test_options_table.py": 3.1,
     "test_secrets_leaks.py": 3.1, "test_read_warc.py": 3.0, "test_read_pages.py": 1.8, "test_layout.py": 1.7,
     "test_quality_train.py": 1.4, "test_beam_memo.py": 0.5, "test_config_hints.py": 0.3,
@@ -160,7 +159,7 @@ def pytest_configure(config):
 # --- numba's kernels, compiled once for all the workers --------------------------------------
 # In a clean checkout numba's cache (the package's __pycache__) is empty, and every xdist worker
 # compiled the same kernels at its first filter or dedup step: ~31 CPU-s each, 24 of them the
-# secrets scan's two signatures (ASCII and wider text), ~12 s each. The controller compiles them
+# secrets scan's two signatures (ASCII and wider text), ~12 s each (since sec50 ~3 and ~8). The controller compiles them
 # before the workers start, in two processes that share the work, so each worker and each
 # `curate` it starts loads them from the cache (~1 s). A kernel left out here is only compiled
 # where it is first used, as before. With the cache warm, each process costs its imports (~1.5 s).

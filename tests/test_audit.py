@@ -644,10 +644,11 @@ def test_the_decompress_hint_for_a_file_of_a_folder_corpus_run_as_said_lets_the_
         if cli.main(["audit", "--corpus", str(d), "--output", str(tmp_path / "audit")]) == 0:
             break
         hint, move = capsys.readouterr().err.strip().split("e.g. ", 1)[1].split(", then move the original", 1)
+        move = move.split("; 1 other file to fix too", 1)[0]  # both files are named at once, the first's command said
         assert hint not in said and move == " out of the input's folder (its copy is read in its place)", hint
         said.append(hint)
         subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
-        original = next(p for p in d.iterdir() if p.suffix in (".gz", ".bz2"))
+        original = next(p for p in d.iterdir() if p.suffix in (".gz", ".bz2") and str(p) in hint)
         original.rename(tmp_path / original.name)  # as said
     assert len(said) == 2 and sorted(os.listdir(d)) == ["l.jsonl.zst", "p.parquet"], said
     assert gzip.decompress((tmp_path / "p.parquet.gz").read_bytes()) == (d / "p.parquet").read_bytes()  # kept
@@ -845,7 +846,7 @@ def test_a_corpus_file_too_large_beside_its_copy_is_not_told_to_decompress_again
     """`audit --corpus d` on a .gz past max_file_bytes said to run `gzip -dk d/x.jsonl.gz`; run,
     it leaves d/x.jsonl, and the audit said the same again, whose command then fails ("already
     exists"). Its copy is said instead, as `curate run` says a bzip2 file's: in a folder, move
-    the original out; named alone, audit the copy."""
+    the original out; named alone, give --corpus the copy instead."""
     import gzip
 
     from curate import cli
@@ -867,5 +868,5 @@ def test_a_corpus_file_too_large_beside_its_copy_is_not_told_to_decompress_again
     err = capsys.readouterr().err
     assert "gzip -dk" not in err and len(err.strip().splitlines()) == 1, err
     todo = ("move the original out of the input's folder (its copy is read in its place)" if listed else
-            f"audit the copy: --corpus {d / 'x.jsonl'}")
+            f"give --corpus {d / 'x.jsonl'} instead")  # as curate run says it (was "audit the copy: --corpus ...")
     assert f"{d / 'x.jsonl.gz'}: decompresses to more than 4,096 bytes" in err and f"its copy {d / 'x.jsonl'} is beside it: {todo}" in err, err

@@ -2294,7 +2294,7 @@ def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys
     import bz2
     import lzma
 
-    path = tmp_path / f"pages.jsonl.{'bz2' if kind == 'bzip2' else 'xz'}"
+    path = tmp_path / f"dump.jsonl.{'bz2' if kind == 'bzip2' else 'xz'}"  # not pages.jsonl's: its copy would be beside it
     path.write_bytes((bz2.compress if kind == "bzip2" else lzma.compress)(pages.read_bytes()))
     for fmt in ([], ["--format", "jsonl"]):
         out = tmp_path / "o"
@@ -2355,7 +2355,8 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
         assert err.count("\n") == 1 and "e.g. " in err, err
         hint = _hint(err)
         assert hint not in said, f"the same hint again, after it was run: {hint}"
-        assert err.rstrip().endswith(", then move the original out of the input's folder (its copy is read in its place)"), err
+        err = re.sub(r"; \d+ other files? to fix too .*", "", err.rstrip())  # the first file's line: the others are named after it
+        assert err.endswith(", then move the original out of the input's folder (its copy is read in its place)"), err
         said.append(hint)
         before = {p.name: p.read_bytes() for p in d.iterdir()}
         subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
@@ -4646,3 +4647,107 @@ def test_demo_mix_and_audit_say_a_uri_mistyped_as_run_does(tmp_path, monkeypatch
     assert run_cli(*args) == 2
     assert capsys.readouterr().err.splitlines()[0] == said
     assert os.listdir(tmp_path) == ["p.jsonl"]
+
+
+def test_every_command_given_a_compressed_file_beside_its_copy_is_told_to_give_the_copy(tmp_path, capsys, monkeypatch):
+    """curate run --input x.jsonl.bz2 beside its copy says to give the copy (the hint's command
+    again fails: "already exists"); the audit, train-quality (--positive, --eval) and a
+    decontaminate evaluation set printed the recompress hint again, and train-quality's --positive
+    x.jsonl.bz2 said "unknown format None". Each now says run's line, with its own option; for
+    bzip2 -dk's copy (x.jsonl) too. A file of that name holding other data is no copy: the hint."""
+    import bz2
+
+    monkeypatch.chdir(tmp_path)
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log", "label": i % 2}) + "\n" for i in range(40))
+    x, copy = tmp_path / "x.jsonl.bz2", tmp_path / "x.jsonl"
+    x.write_bytes(bz2.compress(lines.encode()))
+    (tmp_path / "d.toml").write_text(f'[run]\noutput = "o"\n[[inputs]]\nglob = "{copy}"\ndomain = "web"\n'
+                                     f'[[decontaminate.eval_sets]]\nglob = "{x}"\n')
+    model = ["--output", str(tmp_path / "m.bin")]
+    commands = {
+        "--corpus": ["audit", "--corpus", x],
+        "--positive": ["train-quality", "--positive", x, "--negative", copy, *model],
+        "--eval": ["train-quality", "--positive", copy, "--negative", copy, "--eval", x, *model],
+        "--input": ["run", "--input", x, "--domain", "web", "--output", tmp_path / "o", "--progress", "off"],
+        "decontaminate.eval_sets[0].glob": ["run", "d.toml", "--stages", "ingest,decontaminate", "--progress", "off"],
+    }
+    for other in (False, True):
+        copy.write_text(lines.replace("record 0", "record zero") if other else lines)
+        for option, args in commands.items():
+            assert run_cli(*args) != 0, args
+            err = capsys.readouterr().err
+            given = f"{option} {copy}" if option.startswith("-") else f"{option} = {json.dumps(str(copy))}"
+            said = f"{x} is compressed with bzip2; its copy {copy} is beside it: give {given} instead"
+            if other:  # another file of that name: the hint (it writes x.jsonl.zst, not there)
+                assert "its copy" not in err and "zstd -q -o" in err, (args, err)
+            else:
+                assert said in err and "e.g." not in err, (args, err)
+
+
+def test_every_file_of_a_folder_curate_will_not_read_is_named_in_one_line(tmp_path, capsys):
+    """A folder of three .jsonl.bz2 dumps (or a zip and files of no known format beside them):
+    curate run and the audit named the first file alone, so a user fixed one, ran again, and
+    was told the next. The first file's line says what to do; the others are named with it (a
+    reason where it differs), the first five and a count, and the files of no known format too."""
+    import bz2
+
+    d = tmp_path / "d"
+    d.mkdir()
+    for n in "abcdefg":
+        (d / f"{n}.jsonl.bz2").write_bytes(bz2.compress(b'{"text": "a record of the harbour"}\n'))
+    (d / "h.zip").write_bytes(b"PK\x03\x04" + b"\0" * 26)
+    (d / "notes").write_bytes(b"\x00\x01 nothing that says its format")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", d, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{d / 'a.jsonl.bz2'} is compressed with bzip2; curate reads gzip and zstd: recompress it" in err, err
+    assert ("7 other files to fix too (the same way, or as said): b.jsonl.bz2, c.jsonl.bz2, d.jsonl.bz2, e.jsonl.bz2, "
+            f"f.jsonl.bz2 and 2 more; and cannot tell the format of '{d / 'notes'}'") in err, err
+    (d / "notes").unlink()
+    for n in "cdefg":
+        (d / f"{n}.jsonl.bz2").unlink()
+    assert run_cli("run", "--input", d, "--domain", "web", "--output", out, "--progress", "off") == 2
+    assert "2 other files to fix too (the same way, or as said): b.jsonl.bz2, h.zip (a zip archive)\n" in capsys.readouterr().err
+    assert run_cli("audit", "--corpus", d, "--output", tmp_path / "audit") != 0
+    err = capsys.readouterr().err
+    assert f"{d / 'a.jsonl.bz2'} is compressed with bzip2" in err and "2 other files to fix too (the same way, or as said): " \
+        f"{d / 'b.jsonl.bz2'}, {d / 'h.zip'} (not a Parquet or JSONL file)\n" in err, err
+    # train-quality's inputs and an evaluation set's files: the compressed ones, all named
+    (d / "h.zip").unlink()
+    assert run_cli("train-quality", "--positive", d, "--negative", d, "--output", tmp_path / "m.bin") != 0
+    assert "1 other file to fix too (the same way, or as said): b.jsonl.bz2\n" in capsys.readouterr().err
+    (tmp_path / "e.toml").write_text(f'[run]\noutput = "{out}"\n[[inputs]]\nglob = "{tmp_path / "e.toml"}"\nformat = "text"\n'
+                                     f'domain = "web"\n[[decontaminate.eval_sets]]\nglob = "{d}"\n')
+    assert run_cli("run", tmp_path / "e.toml", "--stages", "ingest,decontaminate", "--progress", "off") != 0
+    assert "1 other file to fix too (the same way, or as said): b.jsonl.bz2\n" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="counts bytes read with Linux's /proc/self/io")
+def test_a_file_beside_a_zstd_file_of_other_size_is_not_read_to_tell_them_apart(tmp_path, capsys):
+    """x.jsonl beside x.jsonl.zst (one name, compressed and not) are compared before a run, to read
+    a copy once: side by side to the first difference, so a copy with a record more at its end was
+    read whole, both files, before anything ran (a 4 GiB pair: 8 GiB). A zstd file of one frame
+    states its size decompressed: sizes that differ are told apart without reading either (bytes
+    read counted by the kernel, /proc/self/io), and both are read by the run, as before."""
+    import zstandard
+
+    d = tmp_path / "d"
+    d.mkdir()
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log, its tides and its ships"}) + "\n" for i in range(70000)) * 3
+    (d / "x.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))
+    (d / "x.jsonl").write_text(lines + json.dumps({"text": "one more record, at the end"}) + "\n")
+    size = (d / "x.jsonl").stat().st_size
+    assert size > 15 << 20, size
+    cfg = tmp_path / "c.toml"  # a second input missing: the plan's errors are said, nothing is run
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "o"}"\n[[inputs]]\nglob = "{d}"\ndomain = "web"\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "gone"}"\ndomain = "web"\nsource = "b"\n')
+
+    def read() -> int:
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("rchar"))
+
+    before = read()
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    assert "no file or folder" in capsys.readouterr().err
+    got = read() - before
+    assert got < size // 4, (got, size)  # was 19.1 MB: the 16.3 MB plain file whole, and the zstd one; 2.6 MB now

@@ -1903,3 +1903,38 @@ def test_what_a_line_cut_opens_or_closes_and_the_page_pairs_later_stays(tmp_path
             (f"const s = `${{f({' + '.join(w[:-1])})}} {w[-1]}`;\n", "const s = `${f}`;\n"),
             (f"const s = [{w[0]}, ({' + '.join(w[1:])}, 3)];\n", "const s = [(3)];\n")]
     _assert_js_cuts(tmp_path, stage, rows)
+
+
+def test_a_cut_starting_at_an_escapes_letter_takes_its_backslash(tmp_path):
+    """An item of code holding an escape (``"...\\n alpha ..."``: its ``n`` one of the item's words) whose copy
+    differs only before it: the cut started at the ``n`` and left the backslash, which escaped the string's quote
+    (``x = "pre\\n ITEM"`` left ``x = "pre\\"``, a string never closed; the code sample's IPython test of
+    ``%foo1``'s usage). The escape goes whole. Ground truth ``ast.parse``; expected texts by hand. Control: an
+    escaped backslash (an even run) before the cut stays."""
+    import ast
+
+    a = _A.replace("lambda", "lam")  # (a Python keyword)
+    stage = _stage(tmp_path, [f"Q\\n {a}", f"R\\t\\t {a} more"])
+    pages = {f'x = "pre\\n {a}"\n': 'x = "pre"\n',
+             f'x = f"pre\\t\\t {a} more\\n"\n': 'x = f"pre\\n"\n',
+             # control: the page's escaped backslash
+             f'x = "pre\\\\ {a}"\n': 'x = "pre\\\\ "\n'}
+    got = {t: stage.cut_counted(t, prose=False, language="python")[0] for t in pages}
+    assert got == pages
+    assert all(ast.parse(out) for out in got.values())
+
+
+def test_a_visual_basic_labels_colon_stays_when_its_comment_goes(tmp_path):
+    """filt36 took a ``:`` before a trailing ``'`` or ``REM`` with the comment (``x = 1: ' ITEM``, the statement
+    separator), but a line's label ends in ``:`` too: ``ErrHandler: ' ITEM`` was cut to ``ErrHandler``, a call of a
+    Sub of that name, and ``On Error GoTo ErrHandler`` named no label (``10: ' ITEM`` left ``10``). A label keeps its
+    colon; its ``REM`` comment goes as its ``'`` one does. Expected texts by hand. Control: the separator after a
+    statement still goes with the comment."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"On Error GoTo ErrHandler\nx = 1\nErrHandler: ' {a}\n    Resume Next\n":
+             "On Error GoTo ErrHandler\nx = 1\nErrHandler:\n    Resume Next\n",
+             f"  Done: REM {a}\nEnd Sub\n": "  Done:\nEnd Sub\n", f"10: ' {a}\n": "10:\n",
+             # controls: a statement's separator
+             f"x = 1: ' {a}\n": "x = 1\n", f"Call Done: REM {a}\n": "Call Done\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages

@@ -88,21 +88,25 @@ def test_huge_page_of_unclosed_elements():
     assert len(runs) == 400_000 and len(conts) == 1 and conts[0, 2] == 4 * 400_000
 
 
-def test_train_blocks_untuned_and_dom_columns():
-    """bench/train_blocks.py --untuned --dom: the rendering without the skip list, the DOM
-    features appended to a block's row, and every TUNED name a real column (else --untuned
-    would silently keep what was designed on the tuning half)."""
+def _train_blocks():
     import importlib.util
-    from pathlib import Path
-
-    from resiliparse.parse.html import HTMLTree
-
-    from curate.readers import extract
 
     path = Path(__file__).resolve().parents[1] / "bench" / "train_blocks.py"
     spec = importlib.util.spec_from_file_location("train_blocks", path)
     t = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(t)
+    return t
+
+
+def test_train_blocks_untuned_and_dom_columns():
+    """bench/train_blocks.py --untuned --dom: the rendering without the skip list, the DOM
+    features appended to a block's row, and every TUNED name a real column (else --untuned
+    would silently keep what was designed on the tuning half)."""
+    from resiliparse.parse.html import HTMLTree
+
+    from curate.readers import extract
+
+    t = _train_blocks()
     assert set(t.TUNED) <= set(t.FEATURES)
     long = b"<p>" + b"A long paragraph of the article goes on. " * 20 + b"</p>"  # past extract.SHORT_CHARS
     page = PAGE.replace(b"<article>", b'<article><div class="disclaimer">Share this page</div>' + long)
@@ -111,3 +115,46 @@ def test_train_blocks_untuned_and_dom_columns():
     assert "Share this page" not in [b[1] for b in extract.blocks(extract.render(HTMLTree.parse(page.decode())))]
     assert X.shape == (len(bl), len(t.COLUMNS) + len(D.FEATURES))
     assert (X[:, len(t.COLUMNS) :] == D.block_features(page, bl)).all()
+
+
+def test_run_features_mark_a_list_after_a_heading_in_the_main_container():
+    """bench/dompath.py --runs (ex45): an ingredient table after a heading inside the page's main
+    container is one run of list blocks whatever cell each is in; a footer list is a list run
+    outside it; a block not found in the page is a run of one."""
+    page = (b"<body><div class=recipe><h2>Zutaten</h2><table><tr><td>Mehl</td><td>200 g</td></tr>"
+            b"<tr><td>Butter 100 g</td></tr></table><p>" + b"Then bake the cake for twenty minutes. " * 5 +
+            b"</p></div><footer><ul><li>Impressum</li><li>Kontakt</li></ul></footer></body>")  # fmt: skip
+    bl = [("h2", "Zutaten", 0), ("", "Mehl 200 g", 0), ("", "Butter 100 g", 0), ("p", "Then bake the cake", 0),
+          ("li", "Impressum", 0), ("li", "Kontakt", 0), ("", "-", 0)]  # fmt: skip
+    X = D.run_features(page, bl)
+    f = {name: X[:, i].tolist() for i, name in enumerate(D.RUN_FEATURES)}
+    assert f["run_len"] == [0, np.log(2), np.log(2), 0, np.log(2), np.log(2), 0]
+    assert f["list_run_heading"] == [0, 1, 1, 0, 0, 0, 0] and f["list_run_main"] == [0, 1, 1, 0, 0, 0, 0]
+    assert f["list_run"] == [0, 1, 1, 0, 1, 1, 0] and f["run_after_heading"][1] == 1
+    assert D.run_features(page, []).shape == (0, len(D.RUN_FEATURES))
+
+
+def test_main_relation_counts_containers_up_to_the_main_one():
+    """bench/dompath.py --relation (ex45): a bio beside the article in its wrapper meets the main
+    container one level up; the navigation and the footer two (at <body>); text written directly
+    in the wrapper is the main container's ancestor; the article itself is 0."""
+    page = (b"<body><nav><ul><li>Homepage</li></ul></nav><div class=wrap>Wrapper words<div class=art><p>" +
+            b"Article text goes here at length. " * 6 + b"</p></div><div class=bio><p>Author writes</p></div></div>"
+            b"<footer><div><p>Copyright notice</p></div></footer></body>")  # fmt: skip
+    bl = [("li", "Homepage", 0), ("", "Wrapper words", 0), ("p", "Article text goes here", 0),
+          ("p", "Author writes", 0), ("p", "Copyright notice", 0), ("", "-", 0)]  # fmt: skip
+    X = D.main_relation(page, bl)
+    assert X[:, 1].tolist() == [np.log1p(2), np.log1p(1), 0, np.log1p(1), np.log1p(2), 0]
+    assert X[:, 0].tolist() == [0, 1, 0, 0, 0, 0]
+
+
+def test_train_blocks_block_containers_align_blocks_to_their_dom_container():
+    """bench/train_blocks.py --propagate (ex45): a block's container is the scan's (here, where
+    the scan kernel is already loaded); a block not found in the page has none."""
+    t = _train_blocks()
+    page = (b"<html><body><nav><ul><li>Homepage</li><li>Contact</li></ul></nav><div><p>First article sentence.</p>"
+            b"<p>Second article sentence.</p></div></body></html>")  # fmt: skip
+    bl = [("li", "Homepage", 1), ("li", "Contact", 1), ("p", "First article sentence.", 0),
+          ("p", "Second article sentence.", 0), ("p", "-", 0)]  # fmt: skip
+    c = t.block_containers(page, bl)
+    assert c[0] == c[1] >= 0 and c[2] == c[3] >= 0 and c[0] != c[2] and c[4] == -1

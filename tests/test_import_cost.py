@@ -119,7 +119,7 @@ def test_a_command_that_compiles_no_kernel_imports_no_numba(args, code, tmp_path
 
 def test_the_kernels_compile_on_first_use_once_a_process():
     """Each lazy kernel becomes numba's dispatcher at its first call, the module's others with it
-    (secrets' _candidates calls _at, _fold, ...), and gives what numba's own compile of it gives."""
+    (secrets' _candidates calls _pair_row, _user_info, ...), and gives what numba's own compile of it gives."""
     code = """
 import sys
 from curate.stages.filters import rules, secrets
@@ -131,7 +131,7 @@ from numba.core.registry import CPUDispatcher
 assert isinstance(rules._count_flags, CPUDispatcher) and isinstance(rules._scan_words, CPUDispatcher)
 assert lazy.dispatcher is rules._count_flags and lazy.compiled() is rules._count_flags  # made once
 flags, names = secrets.candidates("password = 12 and https://u:p@h")
-assert isinstance(secrets._at, CPUDispatcher)
+assert isinstance(secrets._pair_row, CPUDispatcher)
 codes = secrets.code_points("password = 12 and https://u:p@h")
 want = numba.njit(secrets._candidates.py_func)(codes, secrets._PAIRS, secrets._WORDS, secrets._UNAMES, secrets._USTARTS)
 assert (flags, list(names)) == (want[0], list(want[1])), (flags, names, want)

@@ -5,6 +5,7 @@ as for a container's user) numba raised "cannot cache function ...: no locator a
 when the filter and dedup modules were imported, and ``curate run`` failed."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -303,3 +304,26 @@ def test_two_processes_saving_one_kernels_signatures_at_once_keep_both(tmp_path,
     this.save("int64", "int64's code")
     assert other.wait(60) == 0
     assert (this.load("int64"), this.load("float64")) == ("int64's code", "float64's code")
+
+
+@pytest.mark.parametrize("error", [errno.ENOLCK, errno.EOPNOTSUPP])
+def test_a_cache_folder_where_locks_fail_is_read_and_written_unlocked(tmp_path, monkeypatch, error):
+    """A cache folder on NFS without its lock daemon (ENOLCK), or a file system that has no
+    POSIX locks (EOPNOTSUPP: Lustre mounted noflock, some FUSE mounts): lockf raised there, out
+    of numba's load and save, and every kernel's first call failed with "No locks available".
+    The lock is a help, not a need: numba goes on unlocked, as it did before."""
+    import fcntl
+
+    from numba.core import caching
+
+    from curate.stages.numba_cache import njit
+
+    njit(lambda: 0).compiled()  # numba's cache files locked, as at a kernel's first call
+
+    def refused(*args):
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(fcntl, "lockf", refused)
+    cache = caching.IndexDataCacheFile(str(tmp_path), "kern.f-2.py311", "stamp")
+    cache.save("int64", "int64's code")
+    assert cache.load("int64") == "int64's code"

@@ -944,3 +944,25 @@ def test_a_passwords_key_before_prose_in_another_script_goes_alike_in_nfc_and_nf
     secrets66) the key's words go and the prose stays, in both forms; a value with no key's word before the prose is
     still a label. Ground truth: by hand, the same for both normal forms."""
     _both_forms(language, text, secret)
+
+
+# --- review101: a password's key-like words before prose in another script ------------------------------------------
+TABLE_101 = [
+    ("python", 'password = "Xk9mP2qLz7WqR4tY l\u00e4uft ab"\n', "Xk9mP2qLz7WqR4tY"),
+    ("javascript", 'const dbPassword = "Xk9mP2qLz7WqR4tY \u0438\u0441\u0442\u0451\u043a";\n', "Xk9mP2qLz7WqR4tY"),  # истёк
+    ("yaml", "db:\n  password: Xk9mP2qLz7WqR4tY f\u00fcr prod\n", "Xk9mP2qLz7WqR4tY"),
+    ("yaml", 'db:\n  passwd: "Xk9mP2qLz7WqR4tY f\u00fcr prod"\n', "Xk9mP2qLz7WqR4tY"),
+    # labels stay: prose alone, a word of a label beside prose
+    ("yaml", "ru:\n  new_password: \u041d\u043e\u0432\u044b\u0439 \u043f\u0430\u0440\u043e\u043b\u044c\n", None),  # Новый пароль
+    ("python", 'password = "Mot de passe (8 caract\u00e8res)"\n', None),
+    ("python", 'password = "Passwort123 \u00e4ndern"\n', None),
+]
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_101)
+def test_a_passwords_key_before_prose_in_another_script_goes(language, text, secret):
+    """Leaks on main: a password's value whose key-like words end in prose in another script (`password = "Xk9... läuft
+    ab"`) was kept whole, read as a locale's label, while the same key before English prose went (`"Xk9... expires"`) and
+    so did a token's before German prose (filt36); the snippets took it from YAML's unquoted value but the filter kept it.
+    The key's words go as a token's do; a label (prose alone, or plain words beside it) stays."""
+    _only_the_secret_goes(language, text, secret)

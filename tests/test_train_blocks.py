@@ -87,3 +87,48 @@ def test_page_errors_ranks_pages_and_tells_lost_from_dropped():
     assert [r["url"] for r in rows] == ["b", "a"]
     assert rows[0]["missed"] == [("first  paragraph", True), ("a sentence never rendered", False)]
     assert rows[1] == {"url": "a", "missed": [], "kept": ["Share this"]}
+
+
+def test_in_main_matches_blocks_of_the_main_rendering():
+    """A block is in the main-content rendering when a block there is it, or, from 20 characters
+    on, holds it; a short block ("Home") only when one is exactly it."""
+    main = [("p", "The council voted on Monday to close the old bridge.", 0), ("li", "Homepage of the town", 0)]
+    bl = [("li", "Home", 1), ("p", "The council voted on Monday", 0), ("li", "Homepage of the town", 0),
+          ("p", "Subscribe to our newsletter today", 1)]  # fmt: skip
+    assert T.in_main(bl, main) == [False, True, True, False]
+
+
+def test_whole_page_blocks_mark_what_the_main_rendering_holds():
+    """--whole: the navigation Resiliparse's main content drops is among the blocks, marked
+    outside it; the article inside; the page's main rendering is not short."""
+    nav = "".join(f'<li><a href="/s{i}">Section number {i}</a></li>' for i in range(6))
+    text = "A long paragraph of the article, which goes on for a while. " * 12
+    page = f"<html><body><nav><ul>{nav}</ul></nav><article><h1>The headline</h1><p>{text}</p></article></body></html>"
+    old = T.WHOLE
+    try:
+        T.WHOLE = False
+        main, _ = T.page_blocks(page.encode(), True, False)
+        T.WHOLE = True
+        bl, X = T.page_blocks(page.encode(), True, False)
+    finally:
+        T.WHOLE = old
+    assert "Section number 5" not in [t for _, t, _ in main] and "Section number 5" in [t for _, t, _ in bl]
+    width = len(T.COLUMNS)  # the columns of ``features``; WHOLE_FEATURES follow
+    assert X.shape == (len(bl), width + len(T.WHOLE_FEATURES))
+    inside = {t: X[i, width] for i, (_, t, _) in enumerate(bl)}
+    assert inside["Section number 5"] == 0 and inside["The headline"] == 1 and inside[text.strip()] == 1
+    assert (X[:, width + 1] == 0).all()  # the main rendering is past extract.SHORT_CHARS
+
+
+def test_split_by_gives_each_side_its_own_columns():
+    X = np.array([[1.0, 2.0, 3.0], [0.0, 5.0, 6.0]])
+    assert T.split_by(X, 0).tolist() == [[1, 2, 3, 0, 0, 0], [0, 0, 0, 0, 5, 6]]
+
+
+def test_propagate_spreads_one_label_within_a_container():
+    """An unlabelled block takes the label of its container's labelled blocks when they agree
+    (and that label is spread); a container of both labels, or none, leaves it unlabelled."""
+    y, cont = [1, -1, 0, -1, 1, 0, -1, -1, -1], [0, 0, 1, 1, 2, 2, 2, 3, -1]
+    assert T.propagate(y, cont) == [1, 1, 0, 0, 1, 0, -1, -1, -1]
+    assert T.propagate(y, cont, (0,)) == [1, -1, 0, 0, 1, 0, -1, -1, -1]
+

@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import _SUFFIXES, jsonl
-from curate.readers.common import COPY_BESIDE, Limits, decompress_command, is_uri, name_utf8, plain_name
+from curate.readers.common import Limits, copy_there, decompress_command, is_uri, name_utf8, plain_name
 from curate.readers.decompress import CorruptData, unreadable
 
 
@@ -81,16 +81,21 @@ def _scan(path: str, infer: int | None = 1000, given: str | None = None, in_plac
         return scan_parquet(path)
     if name.endswith(JSONL):
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
-    from curate.readers.common import compressed_parquet_error, other_compression_error
+    raise ValueError(_refused(path, given, in_place))
 
-    packed = compressed_parquet_error(given or path, in_place)
-    if packed:
-        raise ValueError(packed)
-    try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
-        other = other_compression_error(path, given, in_place)
+
+def _refused(path: str, given: str | None = None, in_place: bool = False) -> str | None:
+    """Why the audit does not read a file (_scan's arguments), in one line saying what to do; None
+    for a Parquet or JSONL name."""
+    from curate.readers.common import not_read_as_is
+
+    if path.lower().endswith((".parquet", *JSONL)):
+        return None
+    try:  # a .parquet.gz, a .jsonl.bz2 / .xz / .lz4: named as curate run names it (its copy beside it too)
+        other = not_read_as_is(path, "--corpus", in_place, given)
     except OSError:
         other = None
-    raise ValueError(other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")
+    return other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])"
 
 
 def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str = "corpus", where: str = "") -> tuple[pl.LazyFrame, dict]:
@@ -136,6 +141,11 @@ def audit_files(files: list[str], partial: Partial, listed: frozenset = frozense
     Returns the fields used (of the last file). A JSONL file whose schema changes after the
     first lines is read again with the schema inferred from all of it.
     """
+    from curate.readers import all_refused
+
+    refused = [(f, f, why) for f in files if not is_uri(f) and (why := _refused(f, f, f in listed))]
+    if refused:  # every file to fix in one line, not one audit a file (a bucket's is looked at once copied here)
+        raise ValueError(all_refused(refused))
     used = {}
     for f in files:
         with _readable(f, f in listed) as (path, as_read, folder):
@@ -258,9 +268,9 @@ def _without_odd_lines(path: str, name: str, folder, in_place: bool = False) -> 
     except LimitExceeded as e:
         how = (f"at {BOMB_STOP:,} to 1 or more past {bomb_judged(limit):,} bytes (curate run's stop for a bomb"
                if isinstance(e, BombStopped) else f"to more than {limit:,} bytes (curate run's limits.max_file_bytes")
-        copy = plain_name(name, kind)
-        if not is_uri(name) and os.path.lexists(copy):  # the hint's command run: again, it fails ("already exists")
-            todo = COPY_BESIDE.format(copy) if in_place else f"its copy {copy} is beside it: audit the copy: {shell.said(f'--corpus {shell.quote(copy)}', copy)}"
+        # the hint's command run: again, it fails ("already exists"); its copy said as curate run says it
+        todo = None if is_uri(name) else copy_there(name, plain_name(name, kind), kind, in_place, "--corpus")
+        if todo:
             raise ValueError(f"{name}: decompresses {how}, past which it reads no further); {todo}") from None
         raise ValueError(f"{name}: decompresses {how}, past which it "
                          f"reads no further): a decompression bomb, or a dump to audit decompressed ("

@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 import glob as _glob
 import importlib
+import io
 import os
 import re
 from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, MISSED_SLASH, UNPACK, Limits, Shard, archive,  # noqa: F401
-                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
+                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, not_read_as_is, open_raw, read_batches,
                                    relpath)
 
 if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
@@ -177,6 +178,24 @@ def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]
         pattern = _glob.escape(root) + '/' + '**/' * any('/' in r for r in known) + '*' + suffix
         hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: {shell.said(f'--input {shell.quote(pattern)}', pattern)}"
     return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
+
+
+def all_refused(refused: list[tuple[str, str, str]]) -> str:
+    """One line for the files of an input curate will not read as they are ((path, relative path,
+    the file's own line)): the first's line whole (what to do), then the others named, each with
+    its reason where it differs (the first five and a count): a user fixes them in one pass."""
+    first, rest = refused[0], refused[1:]
+    if not rest:
+        return first[2]
+
+    def reason(path: str, why: str) -> str:  # "PATH is compressed with bzip2; ..." -> "compressed with bzip2"
+        said = re.split(r"[;:] ", why[len(path):].removeprefix(" is ").removeprefix(": "), maxsplit=1)[0] if why.startswith(path) else ""
+        return re.sub(r" \(.*\)$", "", said)  # "not a Parquet or JSONL file (.parquet, ...)": its list said once
+
+    said = reason(first[0], first[2])
+    names = [rel + (f" ({why})" if (why := reason(path, line)) != said and why else "") for path, rel, line in rest[:5]]
+    more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
+    return f"{first[2]}; {len(rest)} other file{'s' * (len(rest) > 1)} to fix too (the same way, or as said): {', '.join(names)}{more}"
 
 
 def reader_for(fmt: str):
@@ -350,7 +369,8 @@ def _walk(top: str, hidden: bool, tree: bool, dangling: list, unreadable: list |
 
 
 def list_files(
-    pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None, unreadable: list | None = None
+    pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None, unreadable: list | None = None,
+    keys: dict | None = None,
 ) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
@@ -363,10 +383,11 @@ def list_files(
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
     ``dangling``: a list that gets (path, relative path) of each link matched whose target
     does not exist (else they are left out); ``unreadable``: (path relative to the glob root,
-    reason) of each folder walked that could not be listed.
+    reason) of each folder walked that could not be listed; ``keys``: a dict that gets a URI's
+    files' (size, update time in ns) from its listing (``list_uri``).
     """
     if is_uri(pattern):
-        return list_uri(pattern)
+        return list_uri(pattern, keys)
     root = glob_root(pattern)
     links: list = []
     bad: list = []  # folders that could not be listed
@@ -468,10 +489,15 @@ def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> d
 
 
 def _same_data(a: str, b: str) -> bool:
-    """Whether two local files hold the same bytes decompressed (read side by side, to the first
-    difference); False where either cannot be read whole (the reader says why)."""
+    """Whether two local files hold the same bytes decompressed: not where their sizes decompressed
+    differ (told without reading them where it can be: _plain_size), else read side by side, to
+    the first difference (a copy is read whole: a first or last MiB alike is no proof); False
+    where either cannot be read whole (the reader says why)."""
     from curate.readers.common import open_bytes
 
+    sizes = _plain_size(a), _plain_size(b)
+    if None not in sizes and sizes[0] != sizes[1]:  # x.jsonl beside x.jsonl.zst of other lines: neither read
+        return False
     try:
         with open_bytes(a, Limits()) as f, open_bytes(b, Limits()) as g:
             while True:
@@ -482,6 +508,42 @@ def _same_data(a: str, b: str) -> bool:
                     return True
     except Exception:  # noqa: BLE001 - damaged, a bomb, unreadable: not told the same
         return False
+
+
+def _plain_size(path: str) -> int | None:
+    """A local file's size decompressed where it is told without decompressing it: a plain file's
+    own size, a zstd file's that is one frame stating its content size (as `zstd FILE` writes it;
+    its block headers walked to the end, a few bytes read a block), else None: a gzip file's
+    trailer holds its last member's size only, modulo 4 GiB, and a frame's size says nothing
+    of frames after it."""
+    import zstandard
+
+    from curate.readers.common import compression
+
+    try:
+        kind = compression(path)
+        if kind is None:
+            return os.path.getsize(path)
+        if kind != "zstd":
+            return None
+        with open(path, "rb") as f:
+            head = f.read(18)  # the longest frame header
+            params = zstandard.get_frame_parameters(head)
+            if params.content_size == zstandard.CONTENTSIZE_UNKNOWN:
+                return None
+            f.seek(zstandard.frame_header_size(head))
+            while True:  # block header: last-block bit, type (raw, RLE: one byte, compressed), size
+                b = f.read(3)
+                if len(b) < 3:  # cut short: the reader says so
+                    return None
+                h = int.from_bytes(b, "little")
+                f.seek(1 if (h >> 1) & 3 == 1 else h >> 3, io.SEEK_CUR)
+                if h & 1:
+                    break
+            f.seek(4 * params.has_checksum, io.SEEK_CUR)
+            return params.content_size if f.tell() == os.fstat(f.fileno()).st_size else None
+    except (OSError, zstandard.ZstdError):
+        return None
 
 
 def _read_full(f, size: int = 1 << 20) -> bytes:
@@ -503,13 +565,15 @@ RECORD_OPTIONS = ("text_field", "id_field", "url_field", "language_field", "path
 
 def plan_shards(
     files: list[tuple[str, str]], fmt: str | None, domain: str, source: str, options: dict, limits: Limits,
-    same: dict | None = None, in_place: bool = False,
+    same: dict | None = None, in_place: bool = False, keys: dict | None = None,
 ) -> list[Shard]:
     """One Shard per file, or several byte/row-group ranges for large splittable files; a file
     in ``same`` (its relative path -> where it is read, said on its quarantine row) is one
     shard that is not read, only accounted for. ``in_place``: the files are a folder's or a
     glob's, which would list a compressed file again beside its copy: a hint to decompress one
-    says to move the original away (common.MOVE_AWAY)."""
+    says to move the original away (common.MOVE_AWAY). ``keys``: (size, update time) of
+    files by URI from their listing (``list_files``): a bucket's file is not asked its size
+    again, a request each, one after another at launch."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
@@ -518,6 +582,7 @@ def plan_shards(
     scan = [SCAN_BYTES]  # how much more of the input's JSONL files may be searched for a field
     columns: list = []  # per Parquet file checked: which named id, url or meta column it lacks, or None
     unknown: list = []  # files whose format neither name nor content tells: named together
+    refused: list = []  # (path, rel, why) of files curate reads only once converted: named together
     not_lines: list = []  # (shard index, why) of files given as JSON Lines that are not (one JSON array)
     lines_ok = False  # a file of the input was JSON Lines: the others are quarantined, not refused
     strays: list = []  # why files given as Parquet (WARC) are not: refused where no file is (a .txt given --format parquet)
@@ -531,23 +596,26 @@ def plan_shards(
         # remote input only its first file, not a round trip per file of a bucket at launch.
         look = i == 0 or not is_uri(path)
         tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
-        other = compressed_parquet_error(path, in_place, option="--input") if not tree else None  # quarantined whole as read_error ('magic bytes not found')
-        other = other or (other_compression_error(path, in_place=in_place, option="--input") if look and not tree else None)
+        # a .parquet.gz was quarantined whole as read_error ('magic bytes not found')
+        other = not_read_as_is(path, "--input", in_place, look=look) if not tree else None
         if other:  # read as it is, every line of it would be quarantined
-            raise InputError(other)
+            refused.append((path, rel, other))
+            continue
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack
-            raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
-                             f"({shell.in_bash(path)}e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input")
+            refused.append((path, rel, f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
+                            f"({shell.in_bash(path)}e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input"))
+            continue
         f = fmt or detect_format(path, domain)
         # JSON Lines too (a tar czf dump.jsonl.gz, a zip saved as .jsonl): their first bytes are read anyway
         kind = archive(path) if look and not tree and (f in (None, "jsonl") or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
-            raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
-                             f"{shell.in_bash(path)}({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input")
+            refused.append((path, rel, f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
+                            f"{shell.in_bash(path)}({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input"))
+            continue
         if f is None:
             unknown.append((path, rel))
             continue
-        size = input_size(path)
+        size = keys[path][0] if keys and path in keys else input_size(path)
         stray = (not_parquet(path, rel, domain, in_place) if f == "parquet" else not_warc(path, rel, domain) if f == "warc"
                  else None) if look else None
         if stray:  # one stray file among Parquet (WARC) ones is quarantined whole by the reader (read_error, not_a_warc)
@@ -586,8 +654,8 @@ def plan_shards(
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:
             shards.append(Shard(path, rel, f, domain, source, opts))
-    if unknown:
-        raise InputError(unknown_formats(unknown, files))
+    if refused or unknown:  # every file to fix, in one message: fixed in one pass, not one run a file
+        raise InputError("; and ".join(filter(None, [refused and all_refused(refused), unknown and unknown_formats(unknown, files)])))
     if strays and not magic_ok:  # nothing of the input would be read
         raise InputError(strays[0] + (f" (and {len(strays) - 1} other file{'s' * (len(strays) > 2)} of the input)" if len(strays) > 1 else ""))
     given = [k for k in options if k in RECORD_OPTIONS]  # as the user wrote them

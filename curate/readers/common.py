@@ -529,7 +529,8 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
     command, copy = unpack_command(local, other[0])
     move = MOVE_AWAY * (in_place and not remote)
-    there = copy_beside(path, copy if copy.lower().endswith(".parquet") else unpack_command(local, other[0], into="zstd")[1],
+    # its copy: the hint's (x.jsonl.zst), or the file decompressed (`bzip2 -dk`: x.jsonl)
+    there = copy_beside(path, copy if copy.lower().endswith(".parquet") else [unpack_command(local, other[0], into="zstd")[1], copy],
                         other[0], in_place and not remote, None if remote else option)
     if there:
         return there
@@ -542,15 +543,52 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
 
 
-def copy_beside(path: str, copy: str, kind: str, in_place: bool, option: str | None = None) -> str | None:
-    """The one line for a file whose hint was run: its ``copy`` is there, and the hint's command
-    again would fail ("already exists"). A folder's file (``in_place``): move the original out;
-    a file named on its own by ``option`` (``--input``): give the copy instead. None where
-    neither (no copy, or a named file with no ``option`` to say)."""
-    if not (in_place or option) or not os.path.lexists(copy):
+def copy_beside(path: str, copy: str | list[str], kind: str, in_place: bool, option: str | None = None) -> str | None:
+    """The one line for a file whose hint was run: its ``copy`` is there (``copy``: the hint's
+    name for it, or a list of names: x.jsonl.zst, or x.jsonl from `bzip2 -dk`), and the hint's
+    command again would fail ("already exists"). A folder's file (``in_place``): move the original
+    out; a file named on its own by ``option`` (``--input``, ``--corpus``, ``eval_sets[0].glob``):
+    give the copy instead. None where neither (no copy, or a named file with no ``option`` to say),
+    or where the copy's first MiB decompressed differs from the file's (another file of that name:
+    the first MiB alike is no proof, it only bounds the cost; a copy is not read whole here)."""
+    todo = copy_there(path, copy, kind, in_place, option)
+    return f"{path} is compressed with {kind}; {todo}" if todo else None
+
+
+def copy_there(path: str, copy: str | list[str], kind: str, in_place: bool, option: str | None = None) -> str | None:
+    """copy_beside's what to do (``its copy X is beside it: ...``), for a line that starts
+    otherwise (the audit's file past max_file_bytes), else None."""
+    if not (in_place or option):
         return None
-    todo = COPY_BESIDE.format(copy) if in_place else f"its copy {copy} is beside it: give {shell.said(f'{option} {shell.quote(copy)}', copy)} instead"
-    return f"{path} is compressed with {kind}; {todo}"
+    copy = next((c for c in ([copy] if isinstance(copy, str) else copy) if os.path.lexists(c) and _same_start(path, kind, c)), None)
+    if copy is None:
+        return None
+    if in_place:
+        return COPY_BESIDE.format(copy)
+    # a command's option, or a config's key (eval_sets[0].glob = "x.jsonl.zst")
+    given = f"{option} {shell.quote(copy)}" if option.startswith("-") else f"{option} = {json.dumps(copy)}"
+    return f"its copy {copy} is beside it: give {shell.said(given, copy)} instead"
+
+
+HEAD_BYTES = 1 << 20  # how much of a file and of its copy beside it is compared (copy_beside)
+
+
+def _same_start(path: str, kind: str, copy: str) -> bool:
+    """Whether ``copy`` holds what ``path`` (compressed with ``kind``) holds in its first
+    HEAD_BYTES decompressed: a bounded look, not proof; True where a file cannot be opened so
+    (lz4 without its module: named as before, by name)."""
+    import bz2
+    import lzma
+
+    opener = {"bzip2": bz2.open, "xz": lzma.open}.get(kind)
+    try:
+        if opener is None and kind not in ("gzip", "zstd"):
+            return True
+        head = Limits(max_file_bytes=2 * HEAD_BYTES, max_ratio=0)  # a bomb's first MiB too (it may be one past max_file_bytes)
+        with (opener(path, "rb") if opener else open_bytes(path, head)) as f, open_bytes(copy, head) as g:
+            return f.read(HEAD_BYTES) == g.read(HEAD_BYTES)
+    except Exception:  # noqa: BLE001 - damaged or unreadable: not told to be its copy
+        return False
 
 
 COPY_BESIDE = "its copy {} is beside it: move the original out of the input's folder (its copy is read in its place)"
@@ -580,6 +618,18 @@ def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None
         return there
     return (f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. "
             f"{decompress_command(name, kind, in_place)}")
+
+
+def not_read_as_is(path: str, option: str | None = None, in_place: bool = False, name: str | None = None, look: bool = True) -> str | None:
+    """The one line for an input file curate reads only once converted (a Parquet file compressed
+    whole; a compression it does not read: bzip2, xz, lz4), saying what to do, else None. Every
+    command that takes input files asks this (curate run, audit, train-quality, decontaminate's
+    evaluation sets), so a file beside its copy is told alike: ``option`` named the file (its copy
+    is given instead), ``in_place``: a folder's or glob's file (the original is moved out);
+    ``name``: the file as the user gave it, where ``path`` is a local copy (a bucket's);
+    ``look``: read its first bytes (a bucket's files past the first are judged by name)."""
+    return (compressed_parquet_error(name or path, in_place, option=option)
+            or (other_compression_error(path, name, in_place, option) if look else None))
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")

@@ -291,12 +291,26 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return h[first], it[first]
 
 
+def _refused(files: list[tuple[str, str]], spec: dict, option: str | None = None) -> str | None:
+    """Why evaluation files cannot be read as they are (a .jsonl.bz2: its compressed bytes would
+    be read as items; a .parquet.gz is read, decompressed), every one named in one line, else
+    None; ``option``: the key that named a file (``eval_sets[0].glob``), given its copy where one
+    is beside it, as curate run's --input is."""
+    from curate.readers import all_refused
+    from curate.readers.common import other_compression_error
+
+    in_place = not os.path.isfile(spec["glob"])  # a folder's or glob's file: move the original out
+    refused = [(path, rel, why) for path, rel in files
+               if (why := other_compression_error(path, in_place=in_place, option=None if in_place else option))]
+    return all_refused(refused) if refused else None
+
+
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import Limits, decode_text, open_bytes, other_compression_error
+    from curate.readers.common import Limits, decode_text, open_bytes
     from curate.readers.jsonl import get_path, json_lines
 
-    error = other_compression_error(path)  # its compressed bytes would be read as items
+    error = _refused([(path, rel)], spec)
     if error:
         raise ValueError(error)
     fields = spec["text_fields"]
@@ -469,7 +483,11 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
     names, hs, idx, halves_, short, short_names = [], [], [], [], [], []
     stats = {"eval_items": 0, "eval_items_too_short": 0}
     for i, spec in enumerate(sets):
-        for path, rel in list_files(spec["glob"]):
+        files = list_files(spec["glob"])
+        error = _refused(files, spec, f"decontaminate.eval_sets[{i}].glob")
+        if error:
+            raise ValueError(error)
+        for path, rel in files:
             name = spec["name"] or rel.split("/")[-1].split(".")[0]
             try:
                 items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
@@ -992,7 +1010,9 @@ _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 _TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
 # Visual Basic's: ``x = 1 ' ITEM``, or after the statement separator, blank before it or not, with it
 # (``x = 1 : REM ITEM``, ``x = 1: REM ITEM``, ``x = 1: ' ITEM``: ``: REM`` and ``:`` stayed)
-_TRAILING_COMMENT["vb"] = regex.compile(r"(?r)(?<=\S)(?:[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+)[ \t]*")
+# (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call)
+_TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
+                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]+(?i:rem))[ \t]*")
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
 _VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
@@ -1258,6 +1278,17 @@ def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     return out[:-1] + [(out[-1][0], stop)] if out and out[-1][1] > found else out + [(found, stop)]
 
 
+def _escaping(text: str, at: int, lead: int) -> int:
+    """1 where the character at ``at`` is an escape's one letter (an odd run of backslashes, from ``lead`` on, before
+    it; no letter after it: LaTeX's ``\\nabla`` is a word of its own), else 0."""
+    if text[at + 1 : at + 2].isalpha():
+        return 0
+    k = at
+    while k > lead and text[k - 1] == "\\":
+        k -= 1
+    return (at - k) % 2
+
+
 _SPACES = regex.compile(r" *")
 _SPACES_TABS = regex.compile(r"[ \t]*")
 # a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped
@@ -1358,6 +1389,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
+        # a cut starting at an escape's letter (an item's ``\\n`` read as the word ``n``) takes the escape's backslash:
+        # left, it escaped what followed (``"pre\\n ITEM"`` left ``"pre\\"``, its closing quote escaped)
+        merged = [(s - _escaping(text, s, lead), e) for s, e in merged]
         merged = _own_brackets(text, merged, lead, stop, chars, language)
         if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
             comments = comments or _python_comments(text)

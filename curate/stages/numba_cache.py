@@ -112,8 +112,8 @@ def _lock_cache_files(caching) -> None:
     load, which reads the index then the code) holds a lock on a file in the cache folder: a
     POSIX one (lockf), which a forked worker does not inherit (an flock held by another thread
     at the fork would stay held while the worker lives); a process's threads take numba's
-    compiler lock first. Where the file cannot be made (a folder we cannot write) numba goes on
-    unlocked, as before."""
+    compiler lock first. Where the file cannot be made (a folder we cannot write) or locked (NFS
+    without its lock daemon, a file system without POSIX locks) numba goes on unlocked, as before."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -130,7 +130,10 @@ def _lock_cache_files(caching) -> None:
             except OSError:
                 return method(self, *args)
             with lock:
-                fcntl.lockf(lock, mode)
+                try:
+                    fcntl.lockf(lock, mode)
+                except OSError:  # no POSIX locks there (NFS without its lock daemon: ENOLCK): unlocked
+                    pass
                 return method(self, *args)
 
         run.curate_locked = True

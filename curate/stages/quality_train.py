@@ -161,6 +161,14 @@ def read_input(spec: str, negative: bool):
     if not files:
         where = "" if os.path.isdir(pattern) else relative_from(pattern, config=False)  # a folder found: its place is right
         raise ValueError(none_listed(pattern) + where)
+    from curate.readers import all_refused
+    from curate.readers.common import not_read_as_is
+
+    named = os.path.isfile(pattern)  # a file named on its own: its copy beside it is given instead
+    option = ("--negative" if negative else "--positive") * named or None
+    refused = [(path, rel, why) for path, rel in files if (why := not_read_as_is(path, option, not named))]
+    if refused:  # a .bz2 was "unknown format None"; every one named, fixed in one pass
+        raise ValueError(all_refused(refused))
     for path, rel in files:  # rel: keys (held-out split) do not depend on where the data lives
         name = path.lower()
         name = next((name[: -len(z)] for z in COMPRESSED if name.endswith(z)), name)
@@ -254,14 +262,14 @@ def eval_half(text: str) -> str:
 
 def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     texts, labels = [], []
-    from curate.readers.common import Limits, open_bytes, other_compression_error
+    from curate.readers.common import Limits, not_read_as_is, open_bytes
     from curate.readers.jsonl import json_lines
 
     if not os.path.isfile(path):  # a traceback (FileNotFoundError) before
         from curate.config import relative_from
 
         raise ValueError(f"--eval: no file {path!r}{relative_from(path, config=False)}")
-    error = other_compression_error(path)  # its compressed bytes would be read as JSON Lines
+    error = not_read_as_is(path, "--eval")  # its compressed bytes would be read as JSON Lines
     if error:
         raise ValueError(error)
     with _read_errors(path), open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them

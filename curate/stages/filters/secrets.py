@@ -422,8 +422,9 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v):
         return False
     if not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as a quoted value's characters are
-        # ASCII (``_QCHARS``); but a key's ASCII words before prose in another script go (`token: Xk9... est expiré`)
-        span = v == m.group("v") and _key_words_span(m, v)  # (a password's too: one of no key is a label)
+        # ASCII (``_QCHARS``); but a key's ASCII words before prose in another script go (`token: Xk9... est expiré`, a
+        # password's too: `password: Xk9... für prod` was kept whole)
+        span = v == m.group("v") and _key_words_span(m, v)
         return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
@@ -638,13 +639,14 @@ def _fold(c):
 
 
 @njit
-def _at(codes, j, word, fold):
-    """Does ``word`` (ASCII code points) stand at ``j``?"""
-    if j < 0 or j + len(word) > len(codes):
+def _row_at(codes, j, rows, r):
+    """Does the word of ``_ROWS``' row ``r`` stand where its pair ends at ``j`` (case folded where the row says)?"""
+    s, length, fold = j + rows[r, _OFF], rows[r, _LEN], rows[r, _FOLD_CASE]  # (indexed in place, as ``_unicode_name``)
+    if s < 0 or s + length > len(codes):
         return False
-    for i in range(len(word)):
-        c = codes[j + i]
-        if (_fold(c) if fold else c) != word[i]:
+    for i in range(length):
+        c = codes[s + i]
+        if (_fold(c) if fold else c) != rows[r, _CHARS + i]:
             return False
     return True
 
@@ -683,6 +685,30 @@ def _assigned(codes, e, found):
         found[0] |= _HAS_WIDE_OP
         return True
     return c == 58 or c == 61 or c == 62 or c == 10 or c == 13
+
+
+@njit
+def _row_follows(codes, e, follow, found):
+    """Does what a row of ``_ROWS`` asks for follow its word's end ``e``: nothing (_ANY), an operator (_OPERATOR:
+    ``_assigned``), or (_COMMAND) up to six lower-case letters and a blank (`mysql `, `mysqldump `)?"""
+    if follow == _ANY:
+        return True
+    if follow == _OPERATOR:
+        return _assigned(codes, e, found)
+    k = e
+    while k < len(codes) and k < e + 6 and 97 <= codes[k] <= 122:
+        k += 1
+    return k < len(codes) and (codes[k] == 32 or codes[k] == 9)
+
+
+@njit
+def _pair_row(codes, j, rows, first, end, found):
+    """The first of the rows [first, end) of ``_ROWS`` whose word stands where its pair ends at ``j``, what it asks for after
+    it too; -1 none. (A call, not the scan's own loop: there it made the scan of a text of other non-ASCII letters 0.85x.)"""
+    for r in range(first, end):
+        if _row_at(codes, j, rows, r) and _row_follows(codes, j + rows[r, _OFF] + rows[r, _LEN], rows[r, _FOLLOW], found):
+            return r
+    return -1
 
 
 @njit
@@ -906,8 +932,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
     where each secret's name followed by an operator ends, and each URL with a user-info starts). A word is looked for only where
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
-    (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd, ort, kennwort, senha, master, phrase, tails) = words
+    rows, first, tails = words
     n = len(codes)
     flags = 0
     found = np.zeros(1, np.int64)  # what ``_assigned`` saw after the names: a setter's "(", an argument's ","
@@ -919,7 +944,9 @@ def _candidates(codes, pairs, words, unames, ustarts):
     accented = False
     for j in range(n):
         c = codes[j]
-        if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
+        if ustarts is None:  # an ASCII text's (``candidates``): numba drops the branch below, ~5 of the ~7 CPU-s of its compile
+            pass
+        elif c >= 128:  # a non-ASCII name's character (another character costs a lookup)
             u = ustarts[c] if c < len(ustarts) else (_FOLD if 0x1D400 <= c <= 0x1D7FF else 0)  # a mathematical letter's: _FOLD
             if u < 0:  # a precomposed Latin letter (é, ä): its base letter (-u + 96) to the pairs, as ``_fold`` to the names
                 accented = True  # (`sécret`, `tökén`: NFD's marks are read away, ``_read_invisible_runs``)
@@ -983,72 +1010,22 @@ def _candidates(codes, pairs, words, unames, ustarts):
             if _unicode_name(codes, j, unames, t - _ASCII_ROW + _N_UNICODE, found):
                 names.append(j)
             continue
-        if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d|ort)
-            if ((_at(codes, j + 1, ord_, True) or _at(codes, j + 1, ort, True)) and _assigned(codes, j + 4, found)) or (
-                    _at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2, found)):
+        if t == 18:  # j: the "/" after the ":"
+            if _user_info(codes, j - 1):
                 names.append(j)
-                flags |= _HAS_PASS
-        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2, found):
-            names.append(j)
-            flags |= _HAS_PASS
-        elif t == 2 and _at(codes, j - 5, userpwd, False):  # USERPWD, then its "," (``_USERPWD``)
-            names.append(j)
-            flags |= _HAS_USERPWD
-        elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3, found):
-            names.append(j)
-        elif t == 4 and _at(codes, j - 2, key, True) and (_assigned(codes, j + 1, found) or (  # key, key_?base
-                _at(codes, j + 1, base, True) and _assigned(codes, j + 5, found)) or (_at(codes, j + 2, base, True) and codes[j + 1] == 95 and _assigned(codes, j + 6, found))):
-            names.append(j)
-        elif t == 5 and _at(codes, j - 3, sec, True) and _at(codes, j, ret, True) and _assigned(codes, j + 3, found):
-            names.append(j)
-        elif t == 6 and (_at(codes, j - 1, akia, False) or _at(codes, j - 1, asia, False) or _at(codes, j - 1, aiza, False)):
-            flags |= _HAS_TOKEN
-        elif t == 7 and j + 2 < n and codes[j + 2] == 95 and (
-                codes[j + 1] == 112 or codes[j + 1] == 111 or codes[j + 1] == 117 or codes[j + 1] == 115 or codes[j + 1] == 114):
-            flags |= _HAS_TOKEN  # gh[pousr]_
-        elif (t == 8 and _at(codes, j - 6, github_pat, False)) or (t == 9 and _at(codes, j - 2, glpat, False)) or (
-                t == 10 and _at(codes, j - 1, xox, False)) or (t == 11 and (_at(codes, j - 1, k_live, False) or _at(codes, j - 1, k_test, False))) or (
-                t == 12 and _at(codes, j - 2, sk, False)) or (t == 13 and _at(codes, j - 2, eyj, False)) or (
-                t == 15 and _at(codes, j - 1, npm, False)) or (t == 16 and _at(codes, j - 1, pypi, False)):
-            flags |= _HAS_TOKEN
-        elif t == 14 and _at(codes, j - 3, private, False):
-            flags |= _HAS_PEM
-        elif t == 17 and _at(codes, j - 3, pas, True) and (_assigned(codes, j + 1, found) or (  # pass, passe (the regex checks what stands before)
-                j + 1 < len(codes) and _fold(codes[j + 1]) == 101 and _assigned(codes, j + 2, found)) or (
-                _at(codes, j + 1, ord_, True) and _assigned(codes, j + 4, found)) or (  # passord, passphrase
-                _at(codes, j + 1, phrase, True) and _assigned(codes, j + 7, found))):
-            names.append(j)
-            flags |= _HAS_PASS
-        elif (t == 25 and _at(codes, j - 4, kennwort, True) and _assigned(codes, j + 4, found)) or (
-                t == 26 and _at(codes, j - 3, senha, True) and _assigned(codes, j + 2, found)):  # kennwort, senha
-            names.append(j)
-        elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
-            names.append(j)
-            flags |= _HAS_URL
-        elif (t == 19 and _at(codes, j - 5, auth, False)) or (  # HTTP basic auth's pair: auth=(, auth = (, BasicAuth(
-                t == 20 and j >= 3 and codes[j - 2] == 61 and codes[j - 3] == 32 and _at(codes, j - 7, auth, False)) or (
-                t == 21 and _at(codes, j - 9, basic_auth, False)):
-            names.append(j)
-            flags |= _HAS_AUTH
-        elif t == 22 and _at(codes, j - 5, salt, True) and _assigned(codes, j, found):  # wp-config's AUTH_SALT', auth_salt", ...
-            names.append(j)
-        elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
-            names.append(j)
-            flags |= _HAS_CURL
-        elif t == 24 and _at(codes, j - 4, mysql, False):  # "mysql" then a blank, or "dump ", "admin ", ...
-            k = j + 1
-            while k < n and k < j + 7 and 97 <= codes[k] <= 122:
-                k += 1
-            if k < n and (codes[k] == 32 or codes[k] == 9):
+                flags |= _HAS_URL
+            continue
+        r = _pair_row(codes, j, rows, first[t], first[t + 1], found)  # the pair's words (``_ROWS``): the one that stands there
+        if r >= 0:
+            flags |= rows[r, _FLAG]
+            if rows[r, _IS_NAME]:
                 names.append(j)
-                flags |= _HAS_MYSQL
-        elif t == 27 and _at(codes, j - 7, master, False):  # settings-security.xml's <master>
-            flags |= _HAS_MASTER
-    if accented:  # a name found with a precomposed letter in it: read with its base letters (``_read_accented_names``)
-        for j in names:
-            for k in range(max(0, j - 12), min(n, j + 8)):
-                if 128 <= codes[k] < len(ustarts) and ustarts[codes[k]] < 0:
-                    flags |= _HAS_ACCENTED
+    if ustarts is not None:  # (the ASCII version has no precomposed letter: numba drops this as the branch above)
+        if accented:  # a name found with a precomposed letter in it: read with its base letters (``_read_accented_names``)
+            for j in names:
+                for k in range(max(0, j - 12), min(n, j + 8)):
+                    if 128 <= codes[k] < len(ustarts) and ustarts[codes[k]] < 0:
+                        flags |= _HAS_ACCENTED
     return flags | found[0], names
 
 
@@ -1090,10 +1067,44 @@ _ANAMES_LIST = (("wachtwoord", "tw"), ("contrasena", "na"), ("contrasenya", "ny"
                 ("sifre", "fr"), ("salasana", "sa"), ("losenord", "rd"), ("adgangskode", "dg"), ("jelszo", "sz"), ("lozinka", "oz"))
 _ASCII_ROW = 40  # a pair's test from 40 on: an ASCII name's row
 _PAIRS = _pairs()
-_WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
-    "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_salt", "curl", "mysql", "USERPWD",
-    "ort", "kennwort", "senha", "<master>", "phrase"))
+# The words the scan looks for where a pair of ``_pairs`` stands, a row each (a data table looked up in one loop: as ~40
+# compiled comparisons they were most of the scan's cold compile, ~10 CPU-s a signature): its pair's test; where it starts,
+# from the pair's second character; case folded or not; what must follow it (``_row_follows``); the flag it sets; whether
+# its place is a name's (``names``). A pair's rows are tried in order, the first found is taken.
+_ANY, _OPERATOR, _COMMAND = 0, 1, 2
+_WORD_ROWS = (
+    (1, "password", -4, True, _OPERATOR, _HAS_PASS, True), (1, "passwort", -4, True, _OPERATOR, _HAS_PASS, True),
+    (1, "passwd", -4, True, _OPERATOR, _HAS_PASS, True),
+    (2, "pwd", -1, True, _OPERATOR, _HAS_PASS, True), (2, "USERPWD", -5, False, _ANY, _HAS_USERPWD, True),  # then its "," (``_USERPWD``)
+    (3, "token", -2, True, _OPERATOR, 0, True),
+    (4, "key", -2, True, _OPERATOR, 0, True), (4, "keybase", -2, True, _OPERATOR, 0, True), (4, "key_base", -2, True, _OPERATOR, 0, True),
+    (5, "secret", -3, True, _OPERATOR, 0, True),
+    (6, "AKIA", -1, False, _ANY, _HAS_TOKEN, False), (6, "ASIA", -1, False, _ANY, _HAS_TOKEN, False), (6, "AIza", -1, False, _ANY, _HAS_TOKEN, False),
+    *((7, f"gh{c}_", -1, False, _ANY, _HAS_TOKEN, False) for c in "pousr"),
+    (8, "github_pat_", -6, False, _ANY, _HAS_TOKEN, False), (9, "glpat-", -2, False, _ANY, _HAS_TOKEN, False),
+    (10, "xox", -1, False, _ANY, _HAS_TOKEN, False), (11, "k_live_", -1, False, _ANY, _HAS_TOKEN, False),
+    (11, "k_test_", -1, False, _ANY, _HAS_TOKEN, False), (12, "sk-", -2, False, _ANY, _HAS_TOKEN, False),
+    (13, "eyJ", -2, False, _ANY, _HAS_TOKEN, False), (14, "PRIVATE KEY", -3, False, _ANY, _HAS_PEM, False),
+    (15, "npm_", -1, False, _ANY, _HAS_TOKEN, False), (16, "pypi-", -1, False, _ANY, _HAS_TOKEN, False),
+    (17, "pass", -3, True, _OPERATOR, _HAS_PASS, True), (17, "passe", -3, True, _OPERATOR, _HAS_PASS, True),  # (the regex checks what stands before)
+    (17, "passord", -3, True, _OPERATOR, _HAS_PASS, True), (17, "passphrase", -3, True, _OPERATOR, _HAS_PASS, True),
+    # HTTP basic auth's pair: auth=(, auth = (, BasicAuth(
+    (19, "auth=(", -5, False, _ANY, _HAS_AUTH, True), (20, "auth = (", -7, False, _ANY, _HAS_AUTH, True),
+    (21, "BasicAuth(", -9, False, _ANY, _HAS_AUTH, True),
+    (22, "_salt", -5, True, _OPERATOR, 0, True),  # wp-config's AUTH_SALT', auth_salt", ...
+    (23, "curl ", -3, False, _ANY, _HAS_CURL, True), (23, "curl\t", -3, False, _ANY, _HAS_CURL, True),
+    (24, "mysql", -4, False, _COMMAND, _HAS_MYSQL, True),  # "mysql" then a blank, or "dump ", "admin ", ...
+    (25, "kennwort", -4, True, _OPERATOR, 0, True), (26, "senha", -3, True, _OPERATOR, 0, True),
+    (27, "<master>", -7, False, _ANY, _HAS_MASTER, False),  # settings-security.xml's <master>
+)
+_OFF, _LEN, _FOLD_CASE, _FOLLOW, _FLAG, _IS_NAME, _CHARS = range(7)
+_ROWS = np.zeros((len(_WORD_ROWS), _CHARS + max(len(w) for _, w, *_ in _WORD_ROWS)), np.int64)
+for _k, (_t, _w, *_rest) in enumerate(_WORD_ROWS):
+    _ROWS[_k, :_CHARS + len(_w)] = [_rest[0], len(_w), *_rest[1:], *map(ord, _w)]
+    assert -_rest[0] == len(_w) or _PAIRS[ord(_w[-_rest[0] - 1]), ord(_w[-_rest[0]])] == _t, _w  # its pair ends where the row says
+    # (_salt's pair is its "t" and the quote after it)
+_FIRST_ROW = np.searchsorted([t for t, *_ in _WORD_ROWS], np.arange(_ASCII_ROW + 1))  # a test's rows: _FIRST_ROW[t]:_FIRST_ROW[t + 1]
+assert list(_FIRST_ROW[1:]) == sorted(_FIRST_ROW[1:])
 # The ASCII names (``_NAME``; "key" for each "..._key" and "...key") by their last three characters, read backwards (the last
 # in the low 7 bits): the scan takes a word of look-alikes only before an operator where its Latin reading ends so (``_look_alikes_only``);
 # a name added to ``_NAME`` adds its ending here
@@ -1101,7 +1112,7 @@ _ASCII_NAMES = ("password passwd passwort passord passphrase pass passe pwd kenn
                 " sifre salasana losenord adgangskode heslo jelszo lozinka secret token api_key key_base keybase").split()
 assert all(re.fullmatch(rf"(?i){_NAME}", w) for w in _ASCII_NAMES)
 _NAME_TAILS = np.array(sorted({ord(w[-1]) + (ord(w[-2]) << 7) + (ord(w[-3]) << 14) for w in _ASCII_NAMES}), np.int64)
-_WORDS += (_NAME_TAILS,)  # the scan's last argument of ``words``
+_WORDS = (_ROWS, _FIRST_ROW, _NAME_TAILS)  # the scan's ``words``
 # the non-ASCII names of ``_PW_WORDS`` (lower case), a row each: the offset of its first non-ASCII character, its
 # length, its characters (zero-padded): one array, not a tuple of them (a text dense with "п" or 密 ran the scan at
 # 23 MB/s, fetching each name's array at each; 1,060 on main)
@@ -1125,7 +1136,8 @@ def candidates(text: str) -> tuple:
     """``_candidates`` of ``text``, computed once for the patterns that ask."""
     last = _LAST[0]  # one read: another thread may replace it
     if last[0] is not text:
-        last = _LAST[0] = (text, _candidates(code_points(text), _PAIRS, _WORDS, _UNAMES, _USTARTS))
+        codes = code_points(text)
+        last = _LAST[0] = (text, _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS))
     return last[1]
 
 
