@@ -1012,12 +1012,10 @@ _TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m 
 # (``x = 1 : REM ITEM``, ``x = 1: REM ITEM``, ``x = 1: ' ITEM``: ``: REM`` and ``:`` stayed)
 # (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call)
 _TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
-                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]+(?i:rem))[ \t]*")
+                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]*(?i:rem))[ \t]*")
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
 _VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
-# a label first on its line (``Start:``, ``10:``): its ``:`` is no statement separator (``Start: REM ITEM`` left ``Start``)
-_VB_LABEL = regex.compile(r"[ \t]*(?:[\p{L}_][\p{L}\p{N}_]*|\d+)[ \t]*:")
 _HASH_COMMENTS = frozenset({"python", "ruby", "perl", "shell", "r", "julia", "elixir", "nim", "powershell", "yaml", "toml",
                             "makefile", "dockerfile", "cmake", "tcl", "awk", "dotenv"})
 _SLASH_COMMENTS = frozenset({"c", "c++", "c#", "objective-c", "objective-c++", "cuda", "java", "javascript", "typescript", "go",
@@ -1410,8 +1408,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
             m = trailing.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
             if m and m.end() == merged[-1][0]:
-                label = _VB_LABEL.match(text, lead, m.end()) if vb else None
-                merged[-1] = (label.end() if label and label.end() > m.start() else m.start(), stop)
+                merged[-1] = (m.start(), stop)
         if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " ") and st not in nonl:
             edits.append((lead, stop, ""))  # a context line, a combined hunk's: it stays, emptied
             # (but the file's last, "\\ No newline" after it: an empty line with no newline is no line; it goes)
