@@ -1276,7 +1276,7 @@ def test_a_line_cut_takes_no_bracket_for_one_quoted_inside_the_item(tmp_path):
              f'y = g({w[0]} + "()" + {" + ".join(w[1:-1])}({w[-1]}))\n': "y = g()\n",
              f's = "{" ".join(w[:-1])} ({w[-1]})"\n': 's = ""\n',
              # a cut ending inside a string: its } goes (the item's {), then the string's " and the item's )
-             f'x = g({" + ".join(w[:-1])}("{{{w[-1]}}}"), 2)\n': 'x = g(, 2)\n'}
+             f'x = g({" + ".join(w[:-1])}("{{{w[-1]}}}"), 2)\n': 'x = g(2)\n'}
     got = {t: stage.cut_text(t, prose=False) for t in pages}
     assert got == pages
     for t, out in list(got.items())[:-1]:
@@ -1450,8 +1450,8 @@ def test_a_line_cut_in_rust_reads_lifetimes_and_char_literals(tmp_path):
     item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
     stage = _stage(tmp_path, [item])
     pages = {f"    let r: &'a u8 = {item};\n": "    let r: &'a u8 = ;\n",
-             f"    let c = g({item}, 'x');\n": "    let c = g(, 'x');\n",
-             f"    let c = g({item}, '(', '\\'');\n": "    let c = g(, '(', '\\'');\n",
+             f"    let c = g({item}, 'x');\n": "    let c = g('x');\n",
+             f"    let c = g({item}, '(', '\\'');\n": "    let c = g('(', '\\'');\n",
              f"fn f<'a, 'b>(x: &'a u8) -> u8 {{ {item} }} // y: &'b\n": "fn f<'a, 'b>(x: &'a u8) -> u8 { } // y: &'b\n",
              f"    'outer: loop {{ {item}; break 'outer; }}\n": "    'outer: loop { ; break 'outer; }\n"}
     got = {t: stage.cut_counted(t, prose=False, language="rust")[0] for t in pages}
@@ -1583,8 +1583,8 @@ def test_a_line_cut_in_haskell_ocaml_or_lisp_reads_primes_and_quotes_as_no_strin
         for t in texts:
             out = stage.cut_counted(t, prose=False, language=language)[0]
             assert _brackets_pair(out), (language, t, out)
-    t = f"  f x = g ({item})) y'\n"  # control: no language, the old reading
-    assert stage.cut_counted(t, prose=False)[0] == "  f x = g ()) y'\n"
+    t = f"  f x = g ({item})) y'\n"  # control: no language, the old reading (the ``'`` a quote: it and the
+    assert stage.cut_counted(t, prose=False)[0] == "  f x = g ((')) y'\n"  # ``(`` it hid stay, the page closing both)
 
 
 def test_an_escaped_backslash_glued_to_the_items_last_word_is_no_hard_break(tmp_path):
@@ -1786,6 +1786,13 @@ def _node_checks(tmp_path, sources: list[str]) -> None:
     assert r.returncode == 0 and not r.stdout, (r.stdout, r.stderr[-300:], sources)
 
 
+def _assert_js_cuts(tmp_path, stage, rows: list[tuple[str, str]]) -> None:
+    """Each JavaScript text of ``rows`` cut as its expected text, node parsing every input and output."""
+    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
+    assert got == [want for _, want in rows]
+    _node_checks(tmp_path, [t for t, _ in rows] + got)
+
+
 def test_a_line_cut_takes_what_it_opened_and_the_text_closes_after_it_context_by_context(tmp_path):
     """A cut ending inside a template's ``${...}`` took the ``}`` and stopped: what the cut had
     opened in the template's text, the template itself and the code around it stayed
@@ -1794,19 +1801,15 @@ def test_a_line_cut_takes_what_it_opened_and_the_text_closes_after_it_context_by
     Right after the cut, each context it opened is closed in turn: its brackets, its ``}``, its
     string's quote, the code's brackets. Ground truth: node parses each input and output.
     Controls: a string's quote stays where the cut started inside a string (``g("ITEM", "ITEM")``
-    leaves ``g("")``, one string of the halves); a closer not right after the cut stays (``|$)``)."""
+    leaves ``g("")``, one string of the halves). (A closer not right after the cut, ``|$)``:
+    test_what_a_line_cut_opens_or_closes_and_the_page_pairs_later_stays.)"""
     w = _A.split()
     plus = " + ".join(w)
     stage = _stage(tmp_path)
     rows = [(f"g({w[0]}(`{w[1]} ${{{w[2]}}} {' '.join(w[3:-1])} (${{{w[-1]}}})`));\n", "g();\n"),
             (f"g(1, {plus.rsplit(' + ', 1)[0]}(\"{w[-1]}\"));\n", "g(1, );\n"),
             (f'g("{" ".join(w[:8])}", "{" ".join(w[8:])}");\n', 'g("");\n')]
-    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
-    assert got == [want for _, want in rows]
-    _node_checks(tmp_path, [t for t, _ in rows] + got)
-    # control: the template's text holds ``|$`` between the cut and the ``)`` it opened
-    text = f"const s = {w[0]} + `(${{{' + '.join(w[1:])}}}|$)`;\n"
-    assert stage.cut_counted(text, prose=False, language="javascript")[0] == "const s = |$)`;\n"
+    _assert_js_cuts(tmp_path, stage, rows)
 
 
 def test_a_template_substitution_the_cut_takes_or_empties_goes_with_its_dollar(tmp_path):
@@ -1823,9 +1826,7 @@ def test_a_template_substitution_the_cut_takes_or_empties_goes_with_its_dollar(t
             (f"const s = g(`${{ {plus} }}`);\n", "const s = g(``);\n"),
             # control: the page's own $ before it
             (f"const s = `$${{{plus}}}`;\n", "const s = `$`;\n")]
-    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
-    assert got == [want for _, want in rows]
-    _node_checks(tmp_path, [t for t, _ in rows] + got)
+    _assert_js_cuts(tmp_path, stage, rows)
     assert stage.cut_counted(f"  s := `x ${{{plus}}} y`\n", prose=False, language="go")[0] == "  s := `x ${} y`\n"
 
 
@@ -1850,6 +1851,58 @@ def test_each_cut_on_a_line_takes_its_items_words_not_the_punctuation_beside_the
         for n in ast.walk(ast.parse(out, type_comments=True)):
             assert not getattr(n, "type_comment", None)
 
+
+
+def test_a_cut_argument_takes_its_comma_where_the_list_goes_on_after_it(tmp_path):
+    """A cut emptying one element of an argument list or collection left its separator: the item
+    ``alpha, beta, ...`` as ``g(ITEM, 3)`` left ``g(, 3)`` and ``g(1, ITEM, 3)`` left ``g(1, , 3)``,
+    neither of which parses. Where the text before the cut ends an opening bracket or a comma, the
+    comma after it goes too: the element is dropped (``g(3)``, ``g(1, 3)``). Ground truth: Python's
+    ``ast`` of the page with the element removed by hand. Controls: the last element keeps the
+    comma before it (``g(1, )``: Python's trailing comma); a ``;`` after the cut stays."""
+    import ast
+
+    c = ", ".join(_A.replace("lambda", "lam").split())  # (a Python keyword)
+    stage = _stage(tmp_path, [c])
+    pages = {f"x = g({c}, 3)\n": "x = g(3)\n", f"x = g(1, {c}, 3)\n": "x = g(1, 3)\n",
+             f"x = [{c},\n     3]\n": "x = [\n     3]\n", f"x = {{{c}, 3}}\n": "x = {3}\n",
+             # controls
+             f"x = g(1, {c})\n": "x = g(1, )\n", f"x = [y, {c}]; z = 1\n": "x = [y, ]; z = 1\n"}
+    got = {t: stage.cut_counted(t, prose=False, language="python")[0] for t in pages}
+    assert {t: ast.dump(ast.parse(g)) for t, g in got.items()} == {t: ast.dump(ast.parse(w)) for t, w in pages.items()}
+    assert got == pages
+
+
+def test_a_visual_basic_label_keeps_its_colon_before_a_comment_the_cut_empties(tmp_path):
+    """A Visual Basic line starting with a label (a name or line number and ``:``) then a comment
+    holding the item (``Start: REM ITEM``, ``Start: ' ITEM``) lost the label's colon, read as the
+    statement separator before the comment (``x = 1 : REM ITEM``), leaving ``Start``: a call of a
+    procedure ``Start`` instead of a label. The label stays whole. Expected texts by hand (VB's
+    grammar: a name followed by ``:`` first on its line is a label). Controls: code before the
+    separator (``x = 1 : REM``, ``Start: x = 1 ' ITEM``) as before."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"Start: REM {a}\nDim y\n": "Start:\nDim y\n", f"  Start: ' {a}\nDim y\n": "  Start:\nDim y\n",
+             f"10 : REM {a}\n": "10 :\n", f"Retry:REM {a}\n": "Retry:\n",
+             # controls
+             f"x = 1 : REM {a}\n": "x = 1\n", f"Start: x = 1 ' {a}\n": "Start: x = 1\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+
+
+
+def test_what_a_line_cut_opens_or_closes_and_the_page_pairs_later_stays(tmp_path):
+    """A cut opening a template and a bracket the page closes further on, not right after the
+    cut (`` a + `(${ITEM}|$)` ``), took the opening ones and left ``|$)` ``; one from inside a
+    template's ``${f(`` through its ``)}`` into the template's text (`` `${f(ITEM)} final` ``, the
+    item's last word the text's) took the ``)}`` and left `` `${f` ``. Each bracket or quote the
+    cut holds whose partner the page keeps now stays. Ground truth: node parses each input and
+    output; the expected texts by hand."""
+    w = _A.split()
+    stage = _stage(tmp_path)
+    rows = [(f"const s = {w[0]} + `(${{{' + '.join(w[1:])}}}|$)`;\n", "const s = `(|$)`;\n"),
+            (f"const s = `${{f({' + '.join(w[:-1])})}} {w[-1]}`;\n", "const s = `${f}`;\n"),
+            (f"const s = [{w[0]}, ({' + '.join(w[1:])}, 3)];\n", "const s = [(3)];\n")]
+    _assert_js_cuts(tmp_path, stage, rows)
 
 
 def test_a_cut_starting_at_an_escapes_letter_takes_its_backslash(tmp_path):

@@ -905,6 +905,47 @@ def test_a_keys_prose_in_nfd_is_read_as_in_nfc(language, text, secret):
     assert unicodedata.normalize("NFC", redact(b, language)) == redact(a, language) == a.replace(secret, "<KEY>")
 
 
+# --- filt37: NFC and NFD alike -------------------------------------------------------------------------------------
+def _both_forms(language, text, secret):
+    """``_only_the_secret_goes`` on ``text`` in NFC and in NFD (``unicodedata``: the secret is ASCII, the same in both)."""
+    import unicodedata
+
+    for form in ("NFC", "NFD"):
+        _only_the_secret_goes(language, unicodedata.normalize(form, text), secret)
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    ("python", 's\u00e9cret = "Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY"),  # sécret
+    ("javascript", 'const cl\u00e9_s\u00e9cret = "Xk9mP2qLz7WqR4tY";\n', "Xk9mP2qLz7WqR4tY"),
+    ("python", 'p\u00e4ssword = "hunter22x"\n', "hunter22x"),
+    ("yaml", "s\u00e9cret: Xk9mP2qLz7WqR4tY\n", "Xk9mP2qLz7WqR4tY"),
+    # kept: an accented name that is no secret's, in either form
+    ("python", 'caf\u00e9 = "Xk9mP2qLz7WqR4tY"\n', None),
+    ("yaml", "\u00e9t\u00e9: Xk9mP2qLz7WqR4tY\n", None),
+])
+def test_a_name_with_precomposed_letters_is_read_as_its_nfd_spelling(language, text, secret):
+    """NFD's `se\\u0301cret` is read `secret` (its marks dropped: secrets64) and its value redacted; NFC's `sécret` (one
+    precomposed letter) was no name and kept it. The scan reads a word's precomposed Latin letters as their base letters
+    where the word ends as a secret's name before an operator. Ground truth: the NFD spelling's output (and by hand)."""
+    _both_forms(language, text, secret)
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    ("python", 'password = "Xk9mP2qLz7WqR4tY l\u00e4uft ab"\n', "Xk9mP2qLz7WqR4tY"),
+    ("python", 'password = "Xk9mP2qLz7Wq l\u00e4uft ab"\n', "Xk9mP2qLz7Wq"),
+    ("yaml", "password: Xk9mP2qLz7WqR4tY l\u00e4uft ab\n", "Xk9mP2qLz7WqR4tY"),
+    # kept: a password's label in another script (no key before it)
+    ("python", 'password = "Passwort \u00e4ndern"\n', None),
+    ("yaml", "password: Mot de passe oubli\u00e9\n", None),
+])
+def test_a_passwords_key_before_prose_in_another_script_goes_alike_in_nfc_and_nfd(language, text, secret):
+    """`password = "Xk9... läuft ab"`: NFC kept it all (a password's non-ASCII value was a label), NFD took it all (read
+    `Xk9... .lauft ab`, ASCII: a password of several words). Neither was right: as a key's (`api_key = "<KEY> läuft ab"`,
+    secrets66) the key's words go and the prose stays, in both forms; a value with no key's word before the prose is
+    still a label. Ground truth: by hand, the same for both normal forms."""
+    _both_forms(language, text, secret)
+
+
 # --- review101: a password's key-like words before prose in another script ------------------------------------------
 TABLE_101 = [
     ("python", 'password = "Xk9mP2qLz7WqR4tY l\u00e4uft ab"\n', "Xk9mP2qLz7WqR4tY"),

@@ -69,6 +69,8 @@ def test_the_scan_finds_what_it_found_before_its_words_were_a_table():
     every = 0
     for f, _ in out:
         every |= f
-    assert every == (1 << 17) - 1, bin(every)  # each flag set somewhere: every test of the scan ran on a hit
+    assert every == (1 << 18) - 1, bin(every)  # each flag set somewhere: every test of the scan ran on a hit
     assert sum(map(len, (n for _, n in out))) > 1000
-    assert hashlib.sha256(repr(out).encode()).hexdigest() == _EXPECTED
+    # (filt37's flag for a name beside a precomposed letter, `sécret`, is newer than the record: the rest is as it was)
+    before = [(f & ~secrets._HAS_ACCENTED, names) for f, names in out]
+    assert hashlib.sha256(repr(before).encode()).hexdigest() == _EXPECTED

@@ -1020,7 +1020,7 @@ _TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m 
 # (``x = 1 : REM ITEM``, ``x = 1: REM ITEM``, ``x = 1: ' ITEM``: ``: REM`` and ``:`` stayed)
 # (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call)
 _TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
-                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]+(?i:rem))[ \t]*")
+                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]*(?i:rem))[ \t]*")
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
 _VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
@@ -1143,8 +1143,9 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
     code, templates = 0, []  # the code's ctx (a ``${``'s number inside one); each open ``${``: the template's state, its {-depth, where
     js, escaped = language in _TEMPLATES, -1  # (escaped: where the last escape ended, ``\\${`` is text)
+    quotes = {}  # the strings the cut opens: context -> (where, width) of the quote
 
-    def scan(end, stacks=None, closed=None):
+    def scan(end, stacks=None, closed=None):  # stacks: each context's openers (char, where, width) the cut holds unclosed
         nonlocal i, q, ctx, n, raw, code, escaped
         while i < end:
             m = _BRACKET_OR_QUOTE.search(text, i, end)
@@ -1161,16 +1162,18 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 templates.append([q, ctx, code, 0, i - 1])
                 q, ctx, code = None, n, n
                 if stacks is not None:  # (a cut holding the ``${`` takes the ``}`` closing it)
-                    stacks.setdefault(ctx, []).append(c)
+                    stacks.setdefault(ctx, []).append((c, i - 1, 2))
             elif templates and q is None and c == "}" and not templates[-1][3]:  # its end: back in the template
-                if stacks is not None and stacks.get(ctx, [None])[-1] == "{":
+                if stacks is not None and (stacks.get(ctx) or [("",)])[-1][0] == "{":
                     stacks[ctx].pop()
                 elif stacks is not None:
-                    closed.setdefault(ctx, []).append("${")
+                    closed.setdefault(ctx, []).append(("${", i))
                 q, ctx, code, *_ = templates.pop()
             elif _quote_at(text, i, q, stop, chars):
                 if q is None:
                     (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
+                    if stacks is not None:  # a string the cut opens: its quote
+                        quotes[ctx] = (i, 1)
                 else:
                     i += len(q) - 1
                     q, ctx = None, code
@@ -1178,24 +1181,25 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 if templates and q is None and c in "{}":  # (an object's braces in a template's code)
                     templates[-1][3] += 1 if c == "{" else -1
                 if stacks is not None and c in _OPENS:
-                    stacks.setdefault(ctx, []).append(c)
+                    stacks.setdefault(ctx, []).append((c, i, 1))
                 elif stacks is not None and c in _CLOSES:
                     stack = stacks.get(ctx)
-                    if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
+                    if stack and stack[-1][0] == _OPENS[_CLOSES.index(c)]:
                         stack.pop()
                     else:
-                        closed.setdefault(ctx, []).append(c)
+                        closed.setdefault(ctx, []).append((c, i))
             i += 1
 
     for s, e in spans:
         scan(s)
         at_s, at_n, at_q, stacks, closed = ctx, n, q, {}, {}
+        quotes.clear()
         inside = templates[-1] if templates and q is None and ctx == code else None  # the ``${`` the cut starts in
         scan(e, stacks, closed)
         while e < stop:  # what the cut opened and the text closes right after it, context by context:
             # ``f(`x (${ITEM})`)`` takes ``})`)``, the template's ``}``, its text's ``)``, its backtick, the code's ``)``
             opened = stacks.get(ctx)  # (the string, or none, the line goes on in after the cut)
-            if opened and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
+            if opened and text[e] == _CLOSES[_OPENS.index(opened[-1][0])]:
                 width = 1
             # a string the cut opened, where it started outside strings (from inside one, ``f("ITEM", "ITEM")``
             # leaves ``f("")``, its halves one string)
@@ -1209,14 +1213,30 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
         if (inside is not None and templates and templates[-1] is inside and q is None and ctx == code and not inside[3]
                 and not text[inside[4] + 2 : s].strip(" \t") and text.startswith("}", blanks)):
             s, e = inside[4], blanks + 1  # a ``${...}`` the cut empties goes whole: ``${}`` is a SyntaxError
-        for c in closed.get(at_s, []):  # the nearest opener before the cut pairs with its first unpaired closer
+        unpaired = closed.get(at_s, [])
+        for k, (c, _) in enumerate(unpaired):  # the nearest opener before the cut pairs with its first unpaired closer
             if c == "${" and text.startswith(c, s - 2, s):  # a template's ``${``: its ``$`` too (it stayed, ``$ y``)
                 s -= 2
             elif c != "${" and s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
                 s -= 1
             else:
+                unpaired = unpaired[k:]
                 break
-        out.append((s, e))
+        else:
+            unpaired = []
+        # what the cut opened or closed and the page pairs further on stays: `` a + `(${ITEM}|$)` `` left
+        # ``|$)` ``, `` `${f(ITEM)} final` `` (the item's last word the template's text) `` `${f` ``
+        # (but a string's quote where the cut started inside one: ``f("ITEM", "ITEM")``'s halves are one string)
+        live = {ctx, code, *(t[1] for t in templates), *(t[2] for t in templates)}
+        keep = sorted([(p, w) for k in live for _, p, w in stacks.get(k, ())]
+                      + [quotes[k] for k in live if k in quotes and at_q is None]
+                      + [(p, 1) for _, p in unpaired])
+        for p, w in keep:
+            if s < p:
+                out.append((s, p))
+            s = max(s, p + w)
+        if s < e:
+            out.append((s, e))
     return out
 
 
@@ -1306,6 +1326,20 @@ def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int
     return s, e, ""
 
 
+_LIST_GOES_ON = regex.compile(r"[ \t]*,[ \t]*")
+
+
+def _element_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
+    """The cut ``text[s:e]`` of a line (code from ``lead`` to ``stop``) with the comma after it where
+    it empties one element of a list that goes on after it: after an opening bracket or a comma
+    (``g(ITEM, 3)`` left ``g(, 3)``, ``g(1, ITEM, 3)`` ``g(1, , 3)``: neither parses). The last
+    element's comma before it stays (``g(1, )``: a trailing comma, as Python and JavaScript allow)."""
+    comma = _LIST_GOES_ON.match(text, e, stop)
+    if comma and text[lead:s].rstrip(" \t")[-1:] in ("(", "[", "{", ","):
+        return s, comma.end()
+    return s, e
+
+
 def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None,
               language: str | None = None) -> tuple[str, int]:
     """``text`` without the code document's cut ``spans`` (tokens, none over a line break), line by
@@ -1368,6 +1402,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
             comments = comments or _python_comments(text)
             merged = _type_comment(text, merged, lead, stop, comments)
+        merged = [_element_cut(text, s, e, lead, stop) for s, e in merged]
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from types import SimpleNamespace
+import unicodedata
 from urllib.parse import unquote
 
 import numpy as np
@@ -323,11 +324,12 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if not v.isascii():  # prose in another script after a key's ASCII words goes not (a password's too); else a label
+    if not v.isascii():  # prose in another script after a key's ASCII words goes not, a password's key's too (a
+        # password's value of no key is a label, `"Passwort ändern"`, as unquoted)
         span = _key_words_span(m, v)
         return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
-        return _password_ok(v)
+        return _read_prose_span(m, v) or _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
         return _password_ok(v, notes=False)
     if " " in v:
@@ -338,6 +340,7 @@ def _named_value_ok(m: re.Match) -> bool:
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
 # (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`), in any script (`Xk9... est expiré`, `... истёк`)
 _PLAIN_WORD = re.compile(r"\.*[^\W\d_]+(?:\.+[^\W\d_]+)*[,.;:!?]?")  # (`ист.ек`: NFD's `исте\u0308к` read)
+_READ_WORD = re.compile(r"(?<!\S)\.+[^\W\d_]")  # a word the reading of its marks began with "."s (NFD's `.lauft`)
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
 
@@ -357,6 +360,17 @@ def _key_words_span(m: re.Match, v: str):
             return m.start("v"), m.start("v") + words[k - 1].end()
         return False
     return _key_words_ok(v)
+
+
+def _read_prose_span(m: re.Match, v: str):
+    """A password's value ``v`` read from NFD (`Xk9... la\u0308uft ab` read `Xk9... .lauft ab`, ``_READ_WORD``): the
+    (start, end) of its key's words where prose follows them (``_key_words_span``), as its NFC spelling's non-ASCII
+    words are judged; else None (it was taken whole: NFC kept `<KEY> läuft ab`, NFD `<KEY>`)."""
+    if " " in v and _READ_WORD.search(v):
+        span = _key_words_span(m, v)
+        if isinstance(span, tuple):
+            return span
+    return None
 
 
 def _key_words_ok(v: str) -> bool:
@@ -419,7 +433,7 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
                 return True
             return _key_words_span(m, v) if v == m.group("v") else _key_words_ok(v)
         return _literal_ok(v)
-    return _password_ok(v)
+    return (v == m.group("v") and _read_prose_span(m, v)) or _password_ok(v)
 
 
 # a call's expression, code under a config name (`token: unescape(RegExp.$1);`, `result.pass = actual.isSame(expected);`: the
@@ -608,6 +622,7 @@ _HAS_ZERO_WIDTH, _ZERO_WIDTH, _HAS_WIDE = 8192, 66, 16384
 # character beside a name's in a word that is no name before an operator nor a token's length (`API\u200c\u0647\u0627`: read only
 # where the text holds a secret's name, for its value)
 _HAS_WIDE_OP, _NEAR_INVISIBLE = 32768, 65536
+_HAS_ACCENTED = 131072  # a secret's name found with a precomposed Latin letter in it (`sécret = ...`: ``_read_accented_names``)
 
 
 @njit
@@ -618,7 +633,9 @@ def _fold(c):
         return c + 32
     if c < 128:
         return c
-    return 107 if c == 0x212A else (115 if c == 0x17F else 0)
+    if c < 0x180:  # a precomposed Latin letter's base letter (``_ACCENTED``), ſ's s, else 0
+        return _FOLD_BASE[c]
+    return 107 if c == 0x212A else 0
 
 
 @njit
@@ -924,13 +941,16 @@ def _candidates(codes, pairs, words, unames, ustarts):
     run_end = 0  # where the last invisible character's run ended
     tok_end, tok_run = 0, False  # where the last run's "-"-joined token extent ended, and whether it can be a token's
     scratch = np.zeros(1, np.int64)
+    accented = False
     for j in range(n):
         c = codes[j]
         if ustarts is None:  # an ASCII text's (``candidates``): numba drops the branch below, ~5 of the ~7 CPU-s of its compile
             pass
         elif c >= 128:  # a non-ASCII name's character (another character costs a lookup)
             u = ustarts[c] if c < len(ustarts) else (_FOLD if 0x1D400 <= c <= 0x1D7FF else 0)  # a mathematical letter's: _FOLD
-            if u:  # (a test a character: each more made a Cyrillic text's scan 0.84x)
+            if u < 0:  # a precomposed Latin letter (é, ä): its base letter (-u + 96) to the pairs, as ``_fold`` to the names
+                accented = True  # (`sécret`, `tökén`: NFD's marks are read away, ``_read_invisible_runs``)
+            elif u:  # (a test a character: each more made a Cyrillic text's scan 0.84x)
                 if u >= _LOOK:  # a Latin letter's look-alike beside a Latin letter, or a name's "_", "." or "-" after one
                     b = codes[j + 1] if j + 1 < n else 0
                     if 65 <= (prev | 32) - 32 <= 90 or 65 <= (b | 32) - 32 <= 90:
@@ -981,7 +1001,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
                             flags |= _NEAR_INVISIBLE
                 elif _unicode_name(codes, j, unames, u - 1, found):
                     names.append(j)
-            c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
+            c = 96 - u if u < 0 else (107 if c == 0x212A else (115 if c == 0x17F else 0))  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
         prev = c
         if t == 0:
@@ -1000,6 +1020,12 @@ def _candidates(codes, pairs, words, unames, ustarts):
             flags |= rows[r, _FLAG]
             if rows[r, _IS_NAME]:
                 names.append(j)
+    if ustarts is not None:  # (the ASCII version has no precomposed letter: numba drops this as the branch above)
+        if accented:  # a name found with a precomposed letter in it: read with its base letters (``_read_accented_names``)
+            for j in names:
+                for k in range(max(0, j - 12), min(n, j + 8)):
+                    if 128 <= codes[k] < len(ustarts) and ustarts[codes[k]] < 0:
+                        flags |= _HAS_ACCENTED
     return flags | found[0], names
 
 
@@ -1273,6 +1299,45 @@ _INVISIBLES = _ZERO_WIDTHS + "\u00ad" + "".join(map(chr, range(0x300, 0x370)))
 assert not _USTARTS[[ord(c) for c in _INVISIBLES]].any()
 _USTARTS[[ord(c) for c in _INVISIBLES]] = _ZERO_WIDTH
 
+# Precomposed Latin letters (Latin-1 and Extended-A, NFC's é, ä, ç) whose base letter is ASCII: -(base's lower case - 96) in
+# ``_USTARTS``; the scan reads them as their base letters and flags a name found with one (``_HAS_ACCENTED``), and
+# ``_look_alikes`` reads it with its base letters, as NFD's marks are read (``se\u0301cret`` is secret: NFC's ``sécret`` was
+# kept, NFD's redacted). Not a non-ASCII name's first letter (contraseña's ñ, şifre's ş: ``_UNAMES``)
+_ACCENTED = {c: base for c in range(0xC0, 0x180) if not _USTARTS[c]
+             and len(d := unicodedata.normalize("NFD", chr(c))) > 1 and d[0].isascii() and (base := d[0]).isalpha()}
+_USTARTS[list(_ACCENTED)] = [96 - ord(b.lower()) for b in _ACCENTED.values()]
+_ACCENT_BASE = np.zeros(0x180, np.uint32)
+_ACCENT_BASE[list(_ACCENTED)] = [ord(b) for b in _ACCENTED.values()]
+_FOLD_BASE = np.zeros(0x180, np.int64)  # ``_fold``'s: lower case
+_FOLD_BASE[list(_ACCENTED)] = [ord(b.lower()) for b in _ACCENTED.values()]
+_FOLD_BASE[0x17F] = 115  # ſ
+_WORD_REST = re.compile(r"\w*")
+_OP_AHEAD = re.compile(r"[\"']?[ \t]*(?:[:=>(,\uff1a\uff1d]|[?+]=)")  # (as the scan's ``_op_follows``)
+
+
+def _read_accented_names(text: str) -> str:
+    """``text`` with each word holding precomposed Latin letters before an operator (``_HAS_ACCENTED``) read with their base
+    letters (`sécret = ...` as `secret = ...`), of its length; the other words (a value's `läuft`) as they are. A word at a
+    time from its letters' places (numpy): ``str.translate`` over the text, and a regex for the words, ran a code file at
+    3-7 MB/s."""
+    cp = code_points(text)
+    small = np.minimum(cp, 0x17F)
+    at = np.flatnonzero(_ACCENT_BASE[small] * (cp < 0x180)).tolist()
+    out, done = None, -1
+    for p in at:
+        if p < done:
+            continue
+        done = _WORD_REST.match(text, p).end()
+        if _OP_AHEAD.match(text, done):
+            s = p
+            while s > 0 and (text[s - 1].isalnum() or text[s - 1] == "_"):
+                s -= 1
+            out = cp.astype(np.uint32) if out is None else out
+            word = out[s:done]
+            base = _ACCENT_BASE[np.minimum(word, 0x17F)] * (word < 0x180)
+            out[s:done] = np.where(base > 0, base, word)
+    return text if out is None else out.tobytes().decode("utf-32-le", "surrogatepass")
+
 
 def _read_zero_widths(text: str) -> str:
     """``text`` with each run of a name's characters (ASCII letters, digits, "_", look-alikes) holding an invisible character
@@ -1334,7 +1399,7 @@ def _look_alikes(text: str) -> str | None:
     if text.isascii():
         return None
     flags, names = candidates(text)  # the scan's (a regex search for the pair: 2x the time)
-    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD | _HAS_ZERO_WIDTH | _HAS_WIDE | _HAS_WIDE_OP) and not (flags & _NEAR_INVISIBLE and names):
+    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD | _HAS_ZERO_WIDTH | _HAS_WIDE | _HAS_WIDE_OP | _HAS_ACCENTED) and not (flags & _NEAR_INVISIBLE and names):
         return None
     read = text
     if flags & _HAS_ZERO_WIDTH or flags & _NEAR_INVISIBLE and names:  # a name's, a token's, or a named value's
@@ -1345,6 +1410,8 @@ def _look_alikes(text: str) -> str | None:
         read = _fold_latin(read)
     if flags & _HAS_LOOK_ALIKE:
         read = _LOOK_ALIKE_WORD.sub(lambda m: _as_latin(m.group()), read)
+    if flags & _HAS_ACCENTED:
+        read = _read_accented_names(read)
     return None if read == text else read
 
 
