@@ -447,13 +447,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             continue
         # a file's copy compressed or not beside it (gunzip -k, the audit's hint): read once, the other name a row
         same.update({rel: f"{keep!r}, compressed or not (the same bytes decompressed)"
-                     for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree).items()})
+                     for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree, limits).items()})
         for path, rel in files:  # ... or read by an earlier input (--input x.jsonl.gz --input x.jsonl): read there
             real = reals.get(path)
             if rel in same or real is None or tree:
                 continue
             j, first, there = read_as.setdefault(unpacked_name(real), (i, rel, real))
-            if j != i and same_data(there, real):
+            if j != i and same_data(there, real, limits):
                 same[rel] = f"{first!r} of inputs[{j}], compressed or not (the same bytes decompressed)"
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:

@@ -2461,6 +2461,35 @@ def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_pat
     assert f"give --input {b / 'z.jsonl.zst'} instead (glob in [[inputs]])" in err, err
 
 
+def test_a_file_beside_its_copy_is_told_a_copy_under_the_runs_limits(tmp_path, capsys, monkeypatch):
+    """The copy check read the pair under the default limits: with limits.max_file_bytes raised
+    past them (files over 4 GiB), the pair was no copy (the check stopped at 4 GiB) and both were
+    read, every record twice. Read under the run's limits (the default made small here, not 4 GiB
+    files): one read, the other a same_file row."""
+    import gzip
+
+    import polars as pl
+
+    from curate.readers.common import Limits
+
+    defaults = list(Limits.__init__.__defaults__)
+    defaults[0] = 4096  # max_file_bytes: as if 4 GiB
+    monkeypatch.setattr(Limits.__init__, "__defaults__", tuple(defaults))
+    d = tmp_path / "d"
+    d.mkdir()
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log"}) + "\n" for i in range(200))
+    assert len(lines) > 4096
+    (d / "x.jsonl").write_text(lines)
+    (d / "x.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    out = tmp_path / "o"
+    # in one folder, and named by two inputs (read by the first)
+    for inputs in (["--input", d, "--domain", "web"], ["--input", d / "x.jsonl.gz", "--domain", "web", "--input", d / "x.jsonl", "--domain", "web"]):
+        assert run_cli("run", *inputs, "--stages", "ingest", "--set", "limits.max_file_bytes=65536",
+                       "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        paths = pl.read_parquet(out / "text").get_column("path").value_counts()
+        assert dict(paths.iter_rows()) == {"x.jsonl.gz": 200}, paths
+
+
 def _hint_for(path: Path, kind: str, in_place: bool) -> str:
     """The hint curate gives for ``path``: gzip/zstd as the audit's bomb and the .parquet.gz
     refusal say it, bzip2/xz/lz4 as curate run's refusal does."""
