@@ -4528,6 +4528,21 @@ def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypa
     assert "gs://b/out" in capsys.readouterr().err and not (tmp_path / " gs:").exists()
 
 
+def test_an_hdfs_output_without_java_is_said_in_a_line_of_reasonable_length(tmp_path, capsys, monkeypatch):
+    """An hdfs:// output where Java is not found (JAVA_HOME an empty folder here): "cannot be
+    created or written" held pyarrow's every libjvm path tried, 16 KB on one line (an hdfs://
+    --input's is cut to 400 characters): cut the same way, as is curate audit's "cannot be read"."""
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    page = tmp_path / "p.jsonl"
+    page.write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli("run", "--input", page, "--domain", "web", "--stages", "ingest", "--output", "hdfs://nn/x", "--progress", "off") == 2
+    assert run_cli("audit", "--corpus", "hdfs://nn/x", "--output", tmp_path / "a") == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said[0].startswith("curate: output 'hdfs://nn/x' cannot be created or written (Unable to load libjvm"), said
+    assert said[1].startswith("curate audit: 'hdfs://nn/x' cannot be read by curate audit ("), said  # 'Prior attempt ...' in-process
+    assert len(said) == 2 and max(map(len, said)) < 700, [len(line) for line in said]
+
+
 @pytest.mark.parametrize("flag, typed, said", [
     ("--output", " gs://b/out", "run.output: ' gs://b/out' starts with a space: remove it (gs://b/out)"),
     ("--output", "\ts3://b/out", "run.output: '\\ts3://b/out' starts with a blank or control character: remove it (s3://b/out)"),
