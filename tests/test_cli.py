@@ -4621,8 +4621,9 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
     assert capsys.readouterr().err == "curate: launched\n"
     monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a machine of 64 cores, this process given 2
     assert run_cli("run", shared, "--input", pages, "--domain", "web", "--output", tmp_path / "o") == 2
-    assert capsys.readouterr().err.strip().splitlines() == [
-        "curate: config error: run.workers: 64 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
+    assert capsys.readouterr().err.strip().splitlines() == [  # said as this process's 2, not the machine's ("this machine of 2 cores")
+        "curate: config error: run.workers: 64 processes on 2 cores of this machine's 64 (its CPU affinity: taskset, a container's "
+        "cpuset): give at most 8 (4 a core), or 0 for one a core"]
     from pipelines.pool import workers
     assert workers({"workers": 0}, True) == 2
 
@@ -4660,9 +4661,10 @@ def test_workers_are_checked_against_a_containers_cpu_quota(tmp_path, pages, cap
         (tmp_path / "cgroup" / rel).write_text(text)
     assert workers({"workers": 0}, True) == n
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", str(4 * n + 1)) == 2
+    where = "this machine of 64 cores" if n == 64 else (  # the quota's, not "this machine of 2 cores" on a 64-core host
+        f"{n} core{'s' * (n > 1)} of this machine's 64 (its cgroup's CPU quota: docker --cpus, systemd's CPUQuota=)")
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"curate: config error: run.workers: {4 * n + 1} processes on this machine of {n} core{'s' * (n > 1)}: give at most "
-        f"{4 * n} (4 a core), or 0 for one a core"]
+        f"curate: config error: run.workers: {4 * n + 1} processes on {where}: give at most {4 * n} (4 a core), or 0 for one a core"]
 
 
 def test_a_key_below_an_option_given_by_set_too_is_refused(tmp_path, pages, capsys):
