@@ -538,7 +538,9 @@ def relative_from(path: str, config: bool = True) -> str:
     here = in_config_folder(path)
     if here:
         return f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
-    return f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+    # a config elsewhere: not its folder (with --set alone, or the config here, there is none to speak of)
+    other = ", not from the config's folder" if _CONFIG_DIR.get() not in (None, os.getcwd()) else ""
+    return f" (a relative path is taken from the current directory, {os.getcwd()}{other})"
 
 
 def in_config_folder(path: str) -> str | None:
