@@ -727,9 +727,18 @@ def copied_demo(ns, running: bool = False) -> str | None:
     named = demo.written_for(ns.config) if ns.config and not getattr(ns, "inputs", None) else None
     if named is None:
         return None
+    cwd, rel = os.getcwd(), os.path.normpath(named or ".")
+    here = os.path.dirname(os.path.abspath(ns.config))
+    # not copied, run from elsewhere (cd /tmp; curate run r/dm/d1/demo.toml): its folder ends with the one
+    # it names, whose parent it was written from (`curate demo` again would write it over with /tmp's paths)
+    base = here if rel == "." else here[: -len(rel) - 1] or os.sep if not os.path.isabs(rel) and here.endswith(os.sep + rel) else None
+    if base:
+        return (f"{ns.config} is `curate demo`'s config for the folder {named or '.'}, written from {base} (its paths are taken "
+                f"from the current directory, {cwd}): run curate from {base}"
+                + f"; this run reads {os.path.join(cwd, rel) if rel != '.' else cwd}'s files" * running)
     folder = os.path.dirname(ns.config) or "."
     return (f"{ns.config} is `curate demo`'s config for the folder {named} (its paths are taken from the current directory, "
-            f"{os.getcwd()}): `curate demo --output {shell.quote(folder)}` writes one for {folder}"
+            f"{cwd}): `curate demo --output {shell.quote(folder)}` writes one for {folder}"
             + f"; this run reads {named}'s files" * running)
 
 

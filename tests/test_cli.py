@@ -1840,6 +1840,24 @@ def test_running_a_copied_demos_config_says_whose_folder_it_names(tmp_path, caps
     assert capsys.readouterr().err.splitlines() == ["curate: launched"]
 
 
+def test_a_demo_config_run_from_another_folder_is_told_the_folder_to_run_from(tmp_path, capsys, monkeypatch):
+    """`cd r/dm; curate demo --output d1; cd /tmp; curate run r/dm/d1/demo.toml`: the demo was not
+    copied, its paths (d1/...) are r/dm's, but it got the copied demo's note, whose `curate demo
+    --output r/dm/d1` writes the demo again (over the user's output) with paths from /tmp. It is
+    told the folder its paths are taken from: run curate there."""
+    from curate import demo
+
+    (tmp_path / "r" / "dm").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "r" / "dm")
+    demo.write_demo("d1")
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("run", "r/dm/d1/demo.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err.splitlines()
+    said = (f"curate: config error: r/dm/d1/demo.toml is `curate demo`'s config for the folder d1, written from {tmp_path / 'r' / 'dm'} "
+            f"(its paths are taken from the current directory, {tmp_path}): run curate from {tmp_path / 'r' / 'dm'}")
+    assert said in err and not any("curate demo --output" in line for line in err), err
+
+
 @pytest.mark.parametrize("edited", [False, True])
 def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
     """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
