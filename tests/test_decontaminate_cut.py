@@ -1938,3 +1938,15 @@ def test_a_visual_basic_labels_colon_stays_when_its_comment_goes(tmp_path):
              # controls: a statement's separator
              f"x = 1: ' {a}\n": "x = 1\n", f"Call Done: REM {a}\n": "Call Done\n"}
     assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+
+
+def test_a_visual_basic_label_in_a_diff_keeps_its_colon(tmp_path):
+    """A label on a diff's added or removed line (``+ErrHandler: ' ITEM``) lost its ``:`` with the comment (left
+    ``+ErrHandler``, a call): the label check looked from the line's start, before the ``+``. Expected texts by hand;
+    control: a statement's separator on such a line still goes."""
+    a, head = _A, "diff --git a/m.vb b/m.vb\n--- a/m.vb\n+++ b/m.vb\n@@ -1,2 +1,3 @@\n x = 1\n"
+    stage = _stage(tmp_path)
+    pages = {head + f"+ErrHandler: ' {a}\n+    Resume Next\n": head + "+ErrHandler:\n+    Resume Next\n",
+             head + f"+  Done: REM {a}\n-End Sub\n": head + "+  Done:\n-End Sub\n",
+             head + f"+x = 1: ' {a}\n": head + "+x = 1\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages

@@ -1018,9 +1018,10 @@ _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 _TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
 # Visual Basic's: ``x = 1 ' ITEM``, or after the statement separator, blank before it or not, with it
 # (``x = 1 : REM ITEM``, ``x = 1: REM ITEM``, ``x = 1: ' ITEM``: ``: REM`` and ``:`` stayed)
-# (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call)
-_TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
-                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]*(?i:rem))[ \t]*")
+# (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call; a diff's
+# added or removed line's too, after its ``+`` or ``-``: ``+ErrHandler: ' ITEM`` left ``+ErrHandler``)
+_TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[+-]?[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
+                                        r"|(?<=^[+-]?[ \t]*\w+[ \t]*:)[ \t]*(?i:rem))[ \t]*")
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
 _VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
