@@ -1950,3 +1950,26 @@ def test_a_visual_basic_label_in_a_diff_keeps_its_colon(tmp_path):
              head + f"+  Done: REM {a}\n-End Sub\n": head + "+  Done:\n-End Sub\n",
              head + f"+x = 1: ' {a}\n": head + "+x = 1\n"}
     assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+
+
+def test_a_string_the_cut_opens_keeps_its_prefix_with_its_quote(tmp_path):
+    """A prefixed string whose opening the cut holds and whose end the page keeps stayed open with its quote alone: Rust's
+    ``r#"`` left ``"`` (the string then never closed at its ``"#``), C#'s ``@"C:\\"`` left ``"C:\\"`` (its quote escaped),
+    Python's ``f"`` lost its ``f`` (``{y}`` no longer a field). The prefix stays with the quote. Expected texts by hand
+    (the item's last word is the string's first, one word of the item differs: the prefix); the Python outputs parse
+    (``ast``). Control: a plain string and a name's end before a quote (``xf"``, no prefix) as before."""
+    import ast
+
+    w = _A.rsplit(" ", 2)[0]  # the item less its last two words: the page's ``f`` stands for ``omicron``
+    stage = _stage(tmp_path)
+    pages = {(f'x = g({w} f"final {{y}}")\n', "python"): 'x = g(f" {y}")\n',
+             (f"x = g({w} rb'final y')\n", "python"): "x = g(rb' y')\n",
+             (f'let s = g({w} r#"final "yes""#);\n', "rust"): 'let s = g(r#" "yes""#);\n',
+             (f'var s = g({w} @"final C:\\");\n', "c#"): 'var s = g(@" C:\\");\n',
+             (f'x = g({w} "final y")\n', "python"): 'x = g(" y")\n', (f'x = g({w} xf"final y")\n', "python"): 'x = g(" y")\n'}
+    got = {k: stage.cut_counted(k[0], prose=False, language=k[1])[0] for k in pages}
+    assert got == pages
+    for (_, language), out in got.items():
+        if language == "python":
+            ast.parse(out)
+

@@ -1104,6 +1104,26 @@ def _string_open(text: str, i: int, language: str | None) -> tuple[str, bool]:
         language == "c#" and i > 1 and text[i - 2 : i] == "@$")
 
 
+_PREFIX_BEFORE = regex.compile(r"(?r)(?<![\w$@])(?:[A-Za-z]{1,2}#*|[@$]{1,2})\G")  # (``_prefix_start``)
+
+
+def _prefix_start(text: str, i: int, language: str | None) -> int:
+    """Where the string the quote ``text[i]`` opens starts, its prefix included: Python's ``f"``, ``rb"``, Rust's ``r#"``,
+    ``br"``, C#'s ``@"``, ``$@"`` (a cut keeping the quote alone left ``"`` for ``r#"``, a string that never closed, and
+    ``"C:\\"`` for ``@"C:\\"``, its quote escaped); ``i`` where none (a name's end, ``x"``, is none)."""
+    m = _PREFIX_BEFORE.match(text, 0, i)
+    if m is None:
+        return i
+    p = m.group().rstrip("#")
+    if p[0] in "@$":
+        ok = language == "c#"
+    elif p != m.group():  # ``#``s: Rust's raw string's
+        ok = language == "rust" and p in ("r", "br")
+    else:
+        ok = p.lower() in _PREFIXES
+    return m.start() if ok else i
+
+
 def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = None) -> bool:
     """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
     string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
@@ -1173,8 +1193,9 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
             elif _quote_at(text, i, q, stop, chars):
                 if q is None:
                     (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
-                    if stacks is not None:  # a string the cut opens: its quote
-                        quotes[ctx] = (i, 1)
+                    if stacks is not None:  # a string the cut opens: its quote, with its prefix (``f"``, ``r#"``)
+                        p = _prefix_start(text, i, language) if c == '"' or c == "'" else i
+                        quotes[ctx] = (max(p, lead), i + 1 - max(p, lead))
                 else:
                     i += len(q) - 1
                     q, ctx = None, code
