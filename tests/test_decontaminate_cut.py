@@ -1973,3 +1973,19 @@ def test_a_string_the_cut_opens_keeps_its_prefix_with_its_quote(tmp_path):
         if language == "python":
             ast.parse(out)
 
+
+def test_prose_cut_takes_an_emptied_first_elements_comma(tmp_path):
+    """Prose mode left ``g(, y)`` for ``g(ITEM, y)`` (a prose page's inline code) and ``(, 2019)`` for ``(ITEM, 2019)``,
+    where code mode takes the emptied element's comma (filt37): after an opening bracket the item's comma goes, and the
+    blanks after it. Expected texts by hand; controls as before: ``x, ITEM, y`` keeps one comma, ``He said ITEM, and``
+    keeps it, a last element's comma before the cut stays (``g(x, )``, as code mode's)."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"Call g({a}, y) to start.\n": "Call g(y) to start.\n",
+             f"The book ({a}, 2019) was read.\n": "The book (2019) was read.\n",
+             f"Use `g({a}, y)` here.\n": "Use `g(y)` here.\n",
+             f"\u300c{a}\u3001\u4e8c\u300d\n": "\u300c\u4e8c\u300d\n",  # 「ITEM、二」
+             f"Fruit: apples, {a}, pears.\n": "Fruit: apples, pears.\n",
+             f"He said {a}, and left.\n": "He said, and left.\n",
+             f"Call g(x, {a}) now.\n": "Call g(x, ) now.\n"}
+    assert {t: stage.cut_counted(t, prose=True)[0] for t in pages} == pages

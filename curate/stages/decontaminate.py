@@ -856,6 +856,9 @@ def _after_format(text: str, a: int, b: int) -> int:
     return b
 
 
+_LIST_MARKS = frozenset(",;\u3001\uff0c\uff1b\u060c\u061b")  # a list's separators in ``_SENTENCE``: , ; and CJK's and Arabic's
+
+
 def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
     """The cut ``spans`` (``_keep_unpaired``'s, in order) without the sentence's marks right after
     the item's last word or its closing quote or bracket (``"ITEM", he said`` lost its comma,
@@ -880,6 +883,9 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
         k -= 1
     if k and text[k - 1] in _SENTENCE:
         return spans, False
+    if k and unicodedata.category(text[k - 1]) == "Ps" and text[r:end] in _LIST_MARKS:  # a list's first element (a prose
+        # page's inline code, `g(ITEM, y)`; `(ITEM, 2019)`): its comma goes, as in code (``_element_cut``), the blanks after it too
+        return spans[:-1] + [(a, _SPACES.match(text, b).end())], False
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), k)
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
     if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words: no line starts with ", he said"
