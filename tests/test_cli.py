@@ -4788,6 +4788,33 @@ def test_every_command_given_a_compressed_file_beside_its_copy_is_told_to_give_t
                 assert said in err and "e.g." not in err, (args, err)
 
 
+def test_a_file_beside_a_compressed_one_alike_in_its_first_mib_only_is_no_copy(tmp_path, capsys, monkeypatch):
+    """d/x.jsonl beside d/x.jsonl.bz2, alike in the first MiB decompressed but cut short after it
+    (an older dump, a `bzip2 -dk` killed midway): curate run said `its copy d/x.jsonl is beside
+    it: move the original out ... (its copy is read in its place)`, and the moved original's
+    last third of records was never read. The two are compared to their ends (up to
+    common.HEAD_BYTES, lowered here; past it, the line says they were compared no further)."""
+    import bz2
+
+    from curate.readers import common
+
+    d = tmp_path / "d"
+    d.mkdir()
+    data = "".join(json.dumps({"text": f"record {i} of the harbour master's log " * 5}) + "\n" for i in range(12000)).encode()
+    assert len(data) > 2 << 20
+    (d / "x.jsonl.bz2").write_bytes(bz2.compress(data))
+    args = ("run", "--input", d, "--domain", "web", "--output", tmp_path / "o", "--progress", "off")
+    told = f"its copy {d / 'x.jsonl'} is beside it: move the original out of the input's folder (its copy is read in its place)"
+    for copy, said in ((data[: len(data) * 2 // 3], False), (data, True)):
+        (d / "x.jsonl").write_bytes(copy)
+        assert run_cli(*args) == 2
+        err = capsys.readouterr().err
+        assert (told in err) == said and ("zstd -q -o" in err) != said and "compared no further" not in err, err
+    monkeypatch.setattr(common, "HEAD_BYTES", 1 << 20)  # alike as far as it reads: said so
+    assert run_cli(*args) == 2
+    assert f"{told}; alike in their first 1 MiB decompressed, compared no further: check the copy is whole first" in capsys.readouterr().err
+
+
 def test_every_file_of_a_folder_curate_will_not_read_is_named_in_one_line(tmp_path, capsys):
     """A folder of three .jsonl.bz2 dumps (or a zip and files of no known format beside them):
     curate run and the audit named the first file alone, so a user fixed one, ran again, and

@@ -1938,3 +1938,54 @@ def test_a_visual_basic_labels_colon_stays_when_its_comment_goes(tmp_path):
              # controls: a statement's separator
              f"x = 1: ' {a}\n": "x = 1\n", f"Call Done: REM {a}\n": "Call Done\n"}
     assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+
+
+def test_a_visual_basic_label_in_a_diff_keeps_its_colon(tmp_path):
+    """A label on a diff's added or removed line (``+ErrHandler: ' ITEM``) lost its ``:`` with the comment (left
+    ``+ErrHandler``, a call): the label check looked from the line's start, before the ``+``. Expected texts by hand;
+    control: a statement's separator on such a line still goes."""
+    a, head = _A, "diff --git a/m.vb b/m.vb\n--- a/m.vb\n+++ b/m.vb\n@@ -1,2 +1,3 @@\n x = 1\n"
+    stage = _stage(tmp_path)
+    pages = {head + f"+ErrHandler: ' {a}\n+    Resume Next\n": head + "+ErrHandler:\n+    Resume Next\n",
+             head + f"+  Done: REM {a}\n-End Sub\n": head + "+  Done:\n-End Sub\n",
+             head + f"+x = 1: ' {a}\n": head + "+x = 1\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+
+
+def test_a_string_the_cut_opens_keeps_its_prefix_with_its_quote(tmp_path):
+    """A prefixed string whose opening the cut holds and whose end the page keeps stayed open with its quote alone: Rust's
+    ``r#"`` left ``"`` (the string then never closed at its ``"#``), C#'s ``@"C:\\"`` left ``"C:\\"`` (its quote escaped),
+    Python's ``f"`` lost its ``f`` (``{y}`` no longer a field). The prefix stays with the quote. Expected texts by hand
+    (the item's last word is the string's first, one word of the item differs: the prefix); the Python outputs parse
+    (``ast``). Control: a plain string and a name's end before a quote (``xf"``, no prefix) as before."""
+    import ast
+
+    w = _A.rsplit(" ", 2)[0]  # the item less its last two words: the page's ``f`` stands for ``omicron``
+    stage = _stage(tmp_path)
+    pages = {(f'x = g({w} f"final {{y}}")\n', "python"): 'x = g(f" {y}")\n',
+             (f"x = g({w} rb'final y')\n", "python"): "x = g(rb' y')\n",
+             (f'let s = g({w} r#"final "yes""#);\n', "rust"): 'let s = g(r#" "yes""#);\n',
+             (f'var s = g({w} @"final C:\\");\n', "c#"): 'var s = g(@" C:\\");\n',
+             (f'x = g({w} "final y")\n', "python"): 'x = g(" y")\n', (f'x = g({w} xf"final y")\n', "python"): 'x = g(" y")\n'}
+    got = {k: stage.cut_counted(k[0], prose=False, language=k[1])[0] for k in pages}
+    assert got == pages
+    for (_, language), out in got.items():
+        if language == "python":
+            ast.parse(out)
+
+
+def test_prose_cut_takes_an_emptied_first_elements_comma(tmp_path):
+    """Prose mode left ``g(, y)`` for ``g(ITEM, y)`` (a prose page's inline code) and ``(, 2019)`` for ``(ITEM, 2019)``,
+    where code mode takes the emptied element's comma (filt37): after an opening bracket the item's comma goes, and the
+    blanks after it. Expected texts by hand; controls as before: ``x, ITEM, y`` keeps one comma, ``He said ITEM, and``
+    keeps it, a last element's comma before the cut stays (``g(x, )``, as code mode's)."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"Call g({a}, y) to start.\n": "Call g(y) to start.\n",
+             f"The book ({a}, 2019) was read.\n": "The book (2019) was read.\n",
+             f"Use `g({a}, y)` here.\n": "Use `g(y)` here.\n",
+             f"\u300c{a}\u3001\u4e8c\u300d\n": "\u300c\u4e8c\u300d\n",  # 「ITEM、二」
+             f"Fruit: apples, {a}, pears.\n": "Fruit: apples, pears.\n",
+             f"He said {a}, and left.\n": "He said, and left.\n",
+             f"Call g(x, {a}) now.\n": "Call g(x, ) now.\n"}
+    assert {t: stage.cut_counted(t, prose=True)[0] for t in pages} == pages

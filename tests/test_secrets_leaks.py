@@ -966,3 +966,38 @@ def test_a_passwords_key_before_prose_in_another_script_goes(language, text, sec
     so did a token's before German prose (filt36); the snippets took it from YAML's unquoted value but the filter kept it.
     The key's words go as a token's do; a label (prose alone, or plain words beside it) stays."""
     _only_the_secret_goes(language, text, secret)
+
+
+# --- filt38: prose in another script before a key, or between two ---------------------------------------------------
+# (language, text, secret or None) as TABLE_64: each key's row as its English spelling is redacted (`key Xk9...`: the
+# value whole, a scheme's word beside a key), in both normal forms (`schlüssel`'s NFD is read `.schlussel`, ASCII)
+TABLE_38 = [
+    ("python", 'token = "\u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"\n', "\u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"),  # ключ
+    ("python", 'token = "key Xk9mP2qLz7WqR4tY"\n', "key Xk9mP2qLz7WqR4tY"),
+    ("javascript", 'const apiKey = "schl\u00fcssel Xk9mP2qLz7WqR4tY";\n', "schl\u00fcssel Xk9mP2qLz7WqR4tY"),
+    ("yaml", "token: \u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY\n", "\u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"),
+    ("python", 'password = "\u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"\n', "\u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"),
+    ("python", 'token = "Xk9mP2qLz7WqR4tY \u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"\n',
+     "Xk9mP2qLz7WqR4tY \u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"),
+    ("python", 'token = "Xk9mP2qLz7WqR4tY key Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY key Xk9mP2qLz7WqR4tY"),
+    ("yaml", "token: Xk9mP2qLz7WqR4tY \u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY\n", "Xk9mP2qLz7WqR4tY \u043a\u043b\u044e\u0447 Xk9mP2qLz7WqR4tY"),
+    # kept: labels and sentences in another script, a word of it with digits no key (`пароль123456`)
+    ("yaml", "ru:\n  password: \u041d\u043e\u0432\u044b\u0439 \u043f\u0430\u0440\u043e\u043b\u044c\n", None),  # Новый пароль
+    ("python", 'password = "Passwort \u00e4ndern"\n', None),
+    ("python", 'password = "\u041f\u0430\u0440\u043e\u043b\u044c"\n', None),  # Пароль
+    ("python", 'password = "\u043f\u0430\u0440\u043e\u043b\u044c123456"\n', None),
+    ("python", 'token = "\u0422\u043e\u043a\u0435\u043d \u0438\u0441\u0442\u0451\u043a"\n', None),  # Токен истёк
+]
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_38)
+def test_a_key_after_prose_in_another_script_goes_as_after_english(language, text, secret):
+    """Leaks on main: a key after a word in another script (`token = "ключ Xk9..."`, `"Xk9... ключ Xk9..."`) was kept
+    whole (a quoted value's first word had to be ASCII; a non-ASCII value was a label unless its key's words came first
+    and prose after them), where the English spelling (`"key Xk9..."`, `"Xk9... key Xk9..."`) goes whole, a plain word
+    beside keys. By hand, each row as its English spelling; the labels and sentences stay, NFC and NFD alike."""
+    import unicodedata
+
+    for form in ("NFC", "NFD"):
+        nf = lambda s: unicodedata.normalize(form, s)  # noqa: E731
+        _only_the_secret_goes(language, nf(text), secret and nf(secret))

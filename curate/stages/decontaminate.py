@@ -856,6 +856,9 @@ def _after_format(text: str, a: int, b: int) -> int:
     return b
 
 
+_LIST_MARKS = frozenset(",;\u3001\uff0c\uff1b\u060c\u061b")  # a list's separators in ``_SENTENCE``: , ; and CJK's and Arabic's
+
+
 def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
     """The cut ``spans`` (``_keep_unpaired``'s, in order) without the sentence's marks right after
     the item's last word or its closing quote or bracket (``"ITEM", he said`` lost its comma,
@@ -880,6 +883,9 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
         k -= 1
     if k and text[k - 1] in _SENTENCE:
         return spans, False
+    if k and unicodedata.category(text[k - 1]) == "Ps" and text[r:end] in _LIST_MARKS:  # a list's first element (a prose
+        # page's inline code, `g(ITEM, y)`; `(ITEM, 2019)`): its comma goes, as in code (``_element_cut``), the blanks after it too
+        return spans[:-1] + [(a, _SPACES.match(text, b).end())], False
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), k)
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
     if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words: no line starts with ", he said"
@@ -1018,9 +1024,10 @@ _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 _TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
 # Visual Basic's: ``x = 1 ' ITEM``, or after the statement separator, blank before it or not, with it
 # (``x = 1 : REM ITEM``, ``x = 1: REM ITEM``, ``x = 1: ' ITEM``: ``: REM`` and ``:`` stayed)
-# (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call)
-_TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
-                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]*(?i:rem))[ \t]*")
+# (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call; a diff's
+# added or removed line's too, after its ``+`` or ``-``: ``+ErrHandler: ' ITEM`` left ``+ErrHandler``)
+_TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[+-]?[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
+                                        r"|(?<=^[+-]?[ \t]*\w+[ \t]*:)[ \t]*(?i:rem))[ \t]*")
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
 _VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
@@ -1103,6 +1110,26 @@ def _string_open(text: str, i: int, language: str | None) -> tuple[str, bool]:
         language == "c#" and i > 1 and text[i - 2 : i] == "@$")
 
 
+_PREFIX_BEFORE = regex.compile(r"(?r)(?<![\w$@])(?:[A-Za-z]{1,2}#*|[@$]{1,2})\G")  # (``_prefix_start``)
+
+
+def _prefix_start(text: str, i: int, language: str | None) -> int:
+    """Where the string the quote ``text[i]`` opens starts, its prefix included: Python's ``f"``, ``rb"``, Rust's ``r#"``,
+    ``br"``, C#'s ``@"``, ``$@"`` (a cut keeping the quote alone left ``"`` for ``r#"``, a string that never closed, and
+    ``"C:\\"`` for ``@"C:\\"``, its quote escaped); ``i`` where none (a name's end, ``x"``, is none)."""
+    m = _PREFIX_BEFORE.match(text, 0, i)
+    if m is None:
+        return i
+    p = m.group().rstrip("#")
+    if p[0] in "@$":
+        ok = language == "c#"
+    elif p != m.group():  # ``#``s: Rust's raw string's
+        ok = language == "rust" and p in ("r", "br")
+    else:
+        ok = p.lower() in _PREFIXES
+    return m.start() if ok else i
+
+
 def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = None) -> bool:
     """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
     string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
@@ -1172,8 +1199,9 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
             elif _quote_at(text, i, q, stop, chars):
                 if q is None:
                     (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
-                    if stacks is not None:  # a string the cut opens: its quote
-                        quotes[ctx] = (i, 1)
+                    if stacks is not None:  # a string the cut opens: its quote, with its prefix (``f"``, ``r#"``)
+                        p = _prefix_start(text, i, language) if c == '"' or c == "'" else i
+                        quotes[ctx] = (max(p, lead), i + 1 - max(p, lead))
                 else:
                     i += len(q) - 1
                     q, ctx = None, code

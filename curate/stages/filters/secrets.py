@@ -106,7 +106,9 @@ _OPEN_QUOTE = rf"[=:>]{_BLANKS}{_STRING_QUOTE}"
 _IN_EXPRESSION = r"(?:(?P<c>(?:!|not[ \t]+)[\w.$]+\([ \t]*)|[\w.$]+[ \t]*\?[ \t]*)?"
 # a word after the first may hold another script's letters and marks (`"Xk9... läuft ab"`: prose after a key, ``_named_value_ok``)
 _QWORD = rf"(?:{_QCHARS}|[^\W\d_\x00-\x7f]|[\u0300-\u036f])"
-_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QWORD}{{1,200}}){{0,30}})(?P=q)"
+# and so may the first, where another script's word comes before a key (`"ключ Xk9..."`: as `"key Xk9..."`); the ASCII run
+# tried first, so a value of ASCII words matches as before
+_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>(?:{_QCHARS}{{1,4096}}|{_QWORD}{{1,200}})(?: {_QWORD}{{1,200}}){{0,30}})(?P=q)"
                      r"(?(c)(?=[ \t]*\)))")
 # a ternary's second branch (`secret = cond ? "..." : "<the key>"`, `token = prod ? nullptr : "..."`), its first a literal, a
 # name or a call: searched apart (one search takes one literal: the first branch's); Python's conditional expression's
@@ -324,10 +326,10 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if not v.isascii():  # prose in another script after a key's ASCII words goes not, a password's key's too (a
-        # password's value of no key is a label, `"Passwort ändern"`, as unquoted)
-        span = _key_words_span(m, v)
-        return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
+    if not v.isascii():  # another script's words are judged as English's beside a key's ASCII words (``_key_word``), a
+        # password's too: prose after the key stays (`"Xk9... läuft ab"`), a word before it or between two goes with them
+        # (`"ключ Xk9..."` as `"key Xk9..."`); with no key a label (`"Passwort ändern"`, `"пароль123456"`), as unquoted
+        return _another_script_ok(m, v, named.group("n"))
     if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
         return _read_prose_span(m, v) or _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
@@ -362,6 +364,15 @@ def _key_words_span(m: re.Match, v: str):
     return _key_words_ok(v)
 
 
+def _another_script_ok(m: re.Match, v: str, name: str):
+    """A value ``v`` holding another script's letters under ``name``: its words as English's are (``_key_words_span``: the
+    key's words where prose follows them, else the value whole where a key's ASCII words stand beside one plain word at most,
+    `"ключ Xk9..."`); under a password's name not whole where a label's word is in it (a snippet's reading of
+    `password = "Passwort123 ändern"`, the quotes its value's: `"Passwort123` looked a key's literal)."""
+    ok = _key_words_span(m, v) if v == m.group("v") else _key_words_ok(v)
+    return not (ok is True and _PASSWORD_NAME.fullmatch(name) and _LABEL.search(v)) and ok
+
+
 def _read_prose_span(m: re.Match, v: str):
     """A password's value ``v`` read from NFD (`Xk9... la\u0308uft ab` read `Xk9... .lauft ab`, ``_READ_WORD``): the
     (start, end) of its key's words where prose follows them (``_key_words_span``), as its NFC spelling's non-ASCII
@@ -394,8 +405,9 @@ _TEMPLATE = re.compile(r"\$\{|\{\{|%\(\w+\)")
 
 
 def _key_word(w: str) -> bool:
-    """A word of a key's value that is a key's literal (``_literal_ok``), not a URL nor a placeholder's (`<X_2>`, `{x}`)."""
-    return "://" not in w and not set(w) & set("<>{}[]") and _literal_ok(w)
+    """A word of a key's value that is a key's literal (``_literal_ok``), not a URL nor a placeholder's (`<X_2>`, `{x}`), in
+    ASCII (another script's word with digits is a label's or a sentence's: `пароль123456`)."""
+    return w.isascii() and "://" not in w and not set(w) & set("<>{}[]") and _literal_ok(w)
 
 
 # a UI action's or a setting's name (`show_password: Mostrar`, a locale's label; Ansible's `update_password: on_create`):
@@ -421,17 +433,16 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     n, v = m.group("n"), m.group("v") if v is None else v
     if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v):
         return False
-    if not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as a quoted value's characters are
-        # ASCII (``_QCHARS``); but a key's ASCII words before prose in another script go (`token: Xk9... est expiré`, a
-        # password's too: `password: Xk9... für prod` was kept whole)
-        span = v == m.group("v") and _key_words_span(m, v)
-        return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
+    if not v.isascii():  # another script's letters: a locale's label (`password: Пароль`); but a key's ASCII words before
+        # prose in another script go (`token: Xk9... est expiré`, a password's too: `password: Xk9... für prod` was kept
+        # whole), and a word before a key or between two goes with them (`token: ключ Xk9...`), as quoted
+        return _another_script_ok(m, v, n)
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
             if _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v, notes=False):
                 return True
-            return _key_words_span(m, v) if v == m.group("v") else _key_words_ok(v)
+            return _another_script_ok(m, v, n)
         return _literal_ok(v)
     return (v == m.group("v") and _read_prose_span(m, v)) or _password_ok(v)
 
