@@ -447,13 +447,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             continue
         # a file's copy compressed or not beside it (gunzip -k, the audit's hint): read once, the other name a row
         same.update({rel: f"{keep!r}, compressed or not (the same bytes decompressed)"
-                     for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree).items()})
+                     for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree, limits).items()})
         for path, rel in files:  # ... or read by an earlier input (--input x.jsonl.gz --input x.jsonl): read there
             real = reals.get(path)
             if rel in same or real is None or tree:
                 continue
             j, first, there = read_as.setdefault(unpacked_name(real), (i, rel, real))
-            if j != i and same_data(there, real):
+            if j != i and same_data(there, real, limits):
                 same[rel] = f"{first!r} of inputs[{j}], compressed or not (the same bytes decompressed)"
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
@@ -727,9 +727,18 @@ def copied_demo(ns, running: bool = False) -> str | None:
     named = demo.written_for(ns.config) if ns.config and not getattr(ns, "inputs", None) else None
     if named is None:
         return None
+    cwd, rel = os.getcwd(), os.path.normpath(named or ".")
+    here = os.path.dirname(os.path.abspath(ns.config))
+    # not copied, run from elsewhere (cd /tmp; curate run r/dm/d1/demo.toml): its folder ends with the one
+    # it names, whose parent it was written from (`curate demo` again would write it over with /tmp's paths)
+    base = here if rel == "." else here[: -len(rel) - 1] or os.sep if not os.path.isabs(rel) and here.endswith(os.sep + rel) else None
+    if base:
+        return (f"{ns.config} is `curate demo`'s config for the folder {named or '.'}, written from {base} (its paths are taken "
+                f"from the current directory, {cwd}): run curate from {base}"
+                + f"; this run reads {os.path.join(cwd, rel) if rel != '.' else cwd}'s files" * running)
     folder = os.path.dirname(ns.config) or "."
     return (f"{ns.config} is `curate demo`'s config for the folder {named} (its paths are taken from the current directory, "
-            f"{os.getcwd()}): `curate demo --output {shell.quote(folder)}` writes one for {folder}"
+            f"{cwd}): `curate demo --output {shell.quote(folder)}` writes one for {folder}"
             + f"; this run reads {named}'s files" * running)
 
 

@@ -707,6 +707,11 @@ def _no_locks(root: str, base: str, e: OSError) -> None:
               "audit into it at the same time would not be refused", file=sys.stderr)
 
 
+def _why(e: OSError) -> str:
+    """An error's words, cut as an input's are (hdfs:// without Java: every libjvm path tried, 16 KB)."""
+    return str(e.strerror or e)[:400]
+
+
 def reachable(root: str, reader: str | None = None) -> None:
     """Raise ValueError when a bucket output cannot be reached (offline, no credentials): said
     in seconds, its client's retries being deaf to Ctrl-C. The first look at the output raises,
@@ -719,9 +724,9 @@ def reachable(root: str, reader: str | None = None) -> None:
         probe.get_file_info(path)
     except OSError as e:
         if reader:
-            raise ValueError(f"{root!r} cannot be read by {reader} ({e.strerror or e}): check the bucket's name, the "
+            raise ValueError(f"{root!r} cannot be read by {reader} ({_why(e)}): check the bucket's name, the "
                              "network and the credentials (README: Inputs and outputs in buckets)") from None
-        raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
+        raise ValueError(f"output {root!r} cannot be created or written ({_why(e)}); choose another --output") from None
 
 
 def begin(root: str) -> str:
@@ -732,7 +737,7 @@ def begin(root: str) -> str:
         fs, base = output._fs(root)
         info = fs.get_file_info(base)
     except OSError as e:
-        raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
+        raise ValueError(f"output {root!r} cannot be created or written ({_why(e)}); choose another --output") from None
     if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
         raise ValueError(f"output {root!r} exists and is not a directory: choose another --output (a new folder, or an earlier run's)")
     link = _dangling_link(base) if info.type == pafs.FileType.NotFound and not _bucket(root) else None
@@ -760,7 +765,7 @@ def begin(root: str) -> str:
         _clear_staging(fs, base)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
         _forget(root)
-        raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
+        raise ValueError(f"output {root!r} cannot be created or written ({_why(e)}); choose another --output") from None
     except BaseException:  # refused (foreign files, another run's lock): its hashes are not kept
         _forget(root)
         raise

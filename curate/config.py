@@ -154,11 +154,21 @@ def cores() -> int:
     """The cores this process may run on: its CPU affinity (a taskset's 2 of a 64-core machine),
     and at most its cgroup's CPU quota rounded up (docker --cpus 2: all 64 in its affinity),
     not the machine's (os.cpu_count): run.workers' 0 and its most."""
-    n = os.cpu_count() or 1
+    return cores_said()[0]
+
+
+def cores_said() -> tuple[int, str]:
+    """``cores()``, and where that number comes from, in words: "this machine of 2 cores" on a
+    64-core host given 2 (its affinity, a quota) sent the user looking for 62 missing cores."""
+    machine = n = os.cpu_count() or 1
     with contextlib.suppress(AttributeError, OSError):  # no sched_getaffinity: macOS, Windows
         n = len(os.sched_getaffinity(0)) or 1
     quota = _cpu_quota()
-    return max(1, min(n, quota)) if quota else n
+    by = "its CPU affinity: taskset, a container's cpuset"
+    if quota and quota < n:
+        n, by = max(1, quota), "its cgroup's CPU quota: docker --cpus, systemd's CPUQuota="
+    cores = f"{n} core{'s' * (n > 1)}"
+    return n, f"this machine of {cores}" if n == machine else f"{cores} of this machine's {machine} ({by})"
 
 
 def _cpu_quota() -> int | None:
@@ -528,7 +538,9 @@ def relative_from(path: str, config: bool = True) -> str:
     here = in_config_folder(path)
     if here:
         return f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
-    return f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+    # a config elsewhere: not its folder (with --set alone, or the config here, there is none to speak of)
+    other = ", not from the config's folder" if _CONFIG_DIR.get() not in (None, os.getcwd()) else ""
+    return f" (a relative path is taken from the current directory, {os.getcwd()}{other})"
 
 
 def in_config_folder(path: str) -> str | None:
@@ -690,9 +702,9 @@ def _load(path, overrides, for_run, errors, sets, base, workers_here) -> Config:
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
     if for_run and not run["output"]:
         errors.append("run.output: required (--output DIR)")
-    n = cores()
+    n, where = cores_said()
     if workers_here and isinstance(run["workers"], int) and run["workers"] > WORKERS_PER_CORE * n:  # each one forked at once: --workers 100000 forked thousands
-        errors.append(f"run.workers: {run['workers']} processes on this machine of {n} core{'s' * (n > 1)}: give at most "
+        errors.append(f"run.workers: {run['workers']} processes on {where}: give at most "
                       f"{WORKERS_PER_CORE * n} ({WORKERS_PER_CORE} a core), or 0 for one a core")
     if isinstance(run["output"], str):
         run["output"] = home_path(run["output"])

@@ -583,6 +583,29 @@ def test_a_corpus_folder_holding_a_file_and_its_decompressed_copy_counts_it_once
     assert "x.jsonl.gz holds, decompressed: read once" in err, err
 
 
+def test_a_file_and_its_copy_named_by_two_corpus_globs_are_counted_once(tmp_path, capsys):
+    """`audit --corpus x.jsonl --corpus 'x.jsonl.g*'` (a file and its copy, each named by a glob
+    of its own) and `--corpus x.jsonl --corpus x.jsonl` counted every document twice: read once,
+    by the first --corpus, as curate run reads its inputs; a file of that name holding other
+    data is read."""
+    import gzip
+
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour"}) + "\n" for i in range(20))
+    (tmp_path / "x.jsonl").write_text(lines)
+    (tmp_path / "x.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    (tmp_path / "y.jsonl").write_text(lines)
+    (tmp_path / "y.jsonl.gz").write_bytes(gzip.compress(lines.replace("harbour", "river").encode()))
+    x, y = tmp_path / "x.jsonl", tmp_path / "y.jsonl"
+    for i, corpus in enumerate([[x, f"{x}.g*"], [x, x], [y, f"{y}.gz"]]):
+        args = [a for c in corpus for a in ("--corpus", str(c))]
+        assert command.main([*args, "--output", str(tmp_path / f"a{i}")]) == 0
+        err = capsys.readouterr().err
+        total = json.loads((tmp_path / f"a{i}" / "stats" / "summary.json").read_text())["documents"]["total"]
+        assert total == (40 if corpus[0] == y else 20), (corpus, total)
+        said = {0: f"{x}.gz holds what {x} holds, decompressed: read once", 1: f"{x} is named twice: read once"}.get(i)
+        assert said is None and "read once" not in err or said in err, err
+
+
 def test_a_home_folder_given_after_an_equals_sign_is_the_home_folder(tmp_path, monkeypatch, capsys):
     """`curate audit --corpus=~/c.jsonl --output=~/a` (no shell expands a ~ after =) said no such
     file, and --output=~/a wrote ./~/a, a folder named ~ (`rm -rf ~` removes the home folder):

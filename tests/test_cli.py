@@ -1840,6 +1840,24 @@ def test_running_a_copied_demos_config_says_whose_folder_it_names(tmp_path, caps
     assert capsys.readouterr().err.splitlines() == ["curate: launched"]
 
 
+def test_a_demo_config_run_from_another_folder_is_told_the_folder_to_run_from(tmp_path, capsys, monkeypatch):
+    """`cd r/dm; curate demo --output d1; cd /tmp; curate run r/dm/d1/demo.toml`: the demo was not
+    copied, its paths (d1/...) are r/dm's, but it got the copied demo's note, whose `curate demo
+    --output r/dm/d1` writes the demo again (over the user's output) with paths from /tmp. It is
+    told the folder its paths are taken from: run curate there."""
+    from curate import demo
+
+    (tmp_path / "r" / "dm").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "r" / "dm")
+    demo.write_demo("d1")
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("run", "r/dm/d1/demo.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err.splitlines()
+    said = (f"curate: config error: r/dm/d1/demo.toml is `curate demo`'s config for the folder d1, written from {tmp_path / 'r' / 'dm'} "
+            f"(its paths are taken from the current directory, {tmp_path}): run curate from {tmp_path / 'r' / 'dm'}")
+    assert said in err and not any("curate demo --output" in line for line in err), err
+
+
 @pytest.mark.parametrize("edited", [False, True])
 def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
     """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
@@ -2459,6 +2477,35 @@ def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_pat
     assert run_cli("run", tmp_path / "c.toml", "--progress", "off") == 2
     err = capsys.readouterr().err
     assert f"give --input {b / 'z.jsonl.zst'} instead (glob in [[inputs]])" in err, err
+
+
+def test_a_file_beside_its_copy_is_told_a_copy_under_the_runs_limits(tmp_path, capsys, monkeypatch):
+    """The copy check read the pair under the default limits: with limits.max_file_bytes raised
+    past them (files over 4 GiB), the pair was no copy (the check stopped at 4 GiB) and both were
+    read, every record twice. Read under the run's limits (the default made small here, not 4 GiB
+    files): one read, the other a same_file row."""
+    import gzip
+
+    import polars as pl
+
+    from curate.readers.common import Limits
+
+    defaults = list(Limits.__init__.__defaults__)
+    defaults[0] = 4096  # max_file_bytes: as if 4 GiB
+    monkeypatch.setattr(Limits.__init__, "__defaults__", tuple(defaults))
+    d = tmp_path / "d"
+    d.mkdir()
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log"}) + "\n" for i in range(200))
+    assert len(lines) > 4096
+    (d / "x.jsonl").write_text(lines)
+    (d / "x.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    out = tmp_path / "o"
+    # in one folder, and named by two inputs (read by the first)
+    for inputs in (["--input", d, "--domain", "web"], ["--input", d / "x.jsonl.gz", "--domain", "web", "--input", d / "x.jsonl", "--domain", "web"]):
+        assert run_cli("run", *inputs, "--stages", "ingest", "--set", "limits.max_file_bytes=65536",
+                       "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        paths = pl.read_parquet(out / "text").get_column("path").value_counts()
+        assert dict(paths.iter_rows()) == {"x.jsonl.gz": 200}, paths
 
 
 def _hint_for(path: Path, kind: str, in_place: bool) -> str:
@@ -4499,6 +4546,21 @@ def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypa
     assert "gs://b/out" in capsys.readouterr().err and not (tmp_path / " gs:").exists()
 
 
+def test_an_hdfs_output_without_java_is_said_in_a_line_of_reasonable_length(tmp_path, capsys, monkeypatch):
+    """An hdfs:// output where Java is not found (JAVA_HOME an empty folder here): "cannot be
+    created or written" held pyarrow's every libjvm path tried, 16 KB on one line (an hdfs://
+    --input's is cut to 400 characters): cut the same way, as is curate audit's "cannot be read"."""
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    page = tmp_path / "p.jsonl"
+    page.write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli("run", "--input", page, "--domain", "web", "--stages", "ingest", "--output", "hdfs://nn/x", "--progress", "off") == 2
+    assert run_cli("audit", "--corpus", "hdfs://nn/x", "--output", tmp_path / "a") == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said[0].startswith("curate: output 'hdfs://nn/x' cannot be created or written (Unable to load libjvm"), said
+    assert said[1].startswith("curate audit: 'hdfs://nn/x' cannot be read by curate audit ("), said  # 'Prior attempt ...' in-process
+    assert len(said) == 2 and max(map(len, said)) < 700, [len(line) for line in said]
+
+
 @pytest.mark.parametrize("flag, typed, said", [
     ("--output", " gs://b/out", "run.output: ' gs://b/out' starts with a space: remove it (gs://b/out)"),
     ("--output", "\ts3://b/out", "run.output: '\\ts3://b/out' starts with a blank or control character: remove it (s3://b/out)"),
@@ -4577,8 +4639,9 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
     assert capsys.readouterr().err == "curate: launched\n"
     monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a machine of 64 cores, this process given 2
     assert run_cli("run", shared, "--input", pages, "--domain", "web", "--output", tmp_path / "o") == 2
-    assert capsys.readouterr().err.strip().splitlines() == [
-        "curate: config error: run.workers: 64 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
+    assert capsys.readouterr().err.strip().splitlines() == [  # said as this process's 2, not the machine's ("this machine of 2 cores")
+        "curate: config error: run.workers: 64 processes on 2 cores of this machine's 64 (its CPU affinity: taskset, a container's "
+        "cpuset): give at most 8 (4 a core), or 0 for one a core"]
     from pipelines.pool import workers
     assert workers({"workers": 0}, True) == 2
 
@@ -4616,9 +4679,10 @@ def test_workers_are_checked_against_a_containers_cpu_quota(tmp_path, pages, cap
         (tmp_path / "cgroup" / rel).write_text(text)
     assert workers({"workers": 0}, True) == n
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", str(4 * n + 1)) == 2
+    where = "this machine of 64 cores" if n == 64 else (  # the quota's, not "this machine of 2 cores" on a 64-core host
+        f"{n} core{'s' * (n > 1)} of this machine's 64 (its cgroup's CPU quota: docker --cpus, systemd's CPUQuota=)")
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"curate: config error: run.workers: {4 * n + 1} processes on this machine of {n} core{'s' * (n > 1)}: give at most "
-        f"{4 * n} (4 a core), or 0 for one a core"]
+        f"curate: config error: run.workers: {4 * n + 1} processes on {where}: give at most {4 * n} (4 a core), or 0 for one a core"]
 
 
 def test_a_key_below_an_option_given_by_set_too_is_refused(tmp_path, pages, capsys):

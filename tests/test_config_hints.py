@@ -24,12 +24,13 @@ CASES = [  # (--set, the message's end)
     # a model name no model is shipped as (a typo'd file name without its folder): a traceback at the run's langid step
     ('langid.model="lid176.ftz"', "'lid176.ftz' is neither a model shipped with curate (lid.176.ftz, "
      "quality_default.ftz) nor a file (no such file in the current directory, CWD): give the file's path (did you mean lid.176.ftz?)"),
-    # ... naming the folder it looked in (msgs89: "the current directory" alone), as a path's does
+    # ... naming the folder it looked in (msgs89: "the current directory" alone), as a path's does; with --set
+    # alone no config's folder to speak of (it said "..., CWD, not from the config's folder)")
     ('langid.model="models/lid.bin"', "no model file at 'models/lid.bin' (a relative path is taken from the "
-     "current directory, CWD, not from the config's folder)"),
+     "current directory, CWD)"),
     # one sentence: "(a relative path ...) (give "default", ...)" were two parentheses in a row
     ('quality.web.model="models/q.ftz"', "no model file at 'models/q.ftz' (a relative path is taken from "
-     "the current directory, CWD, not from the config's folder): give \"default\", a path to a fastText model, or \"\""),
+     "the current directory, CWD): give \"default\", a path to a fastText model, or \"\""),
 ]
 
 
@@ -39,6 +40,19 @@ def test_a_choice_in_another_case_is_refused_with_the_one_meant(setting, said):
         config.load(None, sets=[setting])
     (msg,) = err.value.messages
     assert msg.endswith(said.replace("CWD", os.getcwd())) and "\n" not in msg, msg
+
+
+def test_a_missing_relative_path_names_the_configs_folder_only_for_a_config_elsewhere(tmp_path, monkeypatch):
+    """'not from the config's folder' is said for a config in another folder (where the file is not
+    either); with --set alone (the cases above) or a config in the current directory there is none."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conf").mkdir()
+    for toml in (tmp_path / "conf" / "c.toml", tmp_path / "c.toml"):
+        toml.write_text('[langid]\nmodel = "models/lid.bin"\n')
+        with pytest.raises(config.ConfigError) as err:
+            config.load(str(toml))
+        note = ", not from the config's folder" * (toml.parent != tmp_path)
+        assert err.value.messages[0].endswith(f"(a relative path is taken from the current directory, {tmp_path}{note})"), err.value.messages
 
 
 def test_no_hint_for_a_value_like_no_choice():

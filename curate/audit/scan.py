@@ -16,8 +16,8 @@ import pyarrow.fs as pafs
 
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
-from curate.readers import _SUFFIXES, jsonl
-from curate.readers.common import Limits, copy_there, decompress_command, is_uri, name_utf8, plain_name
+from curate.readers import _SUFFIXES, jsonl, same_data, unpacked_name
+from curate.readers.common import Limits, copy_there, decompress_command, is_file_uri, is_uri, name_utf8, plain_name, read_folder
 from curate.readers.decompress import CorruptData, unreadable
 
 
@@ -756,6 +756,7 @@ def run_of(manifest: dict | None, stages: list[str]) -> dict:
 def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fields) -> dict:
     """The same statistics for any Parquet / JSONL corpus (no funnel, ledger or quarantine)."""
     files, listed, warnings = [], set(), []  # listed: a folder's or a glob's files, not one named itself
+    read_as: dict = {}  # a local file's real path less .gz/.zst -> (its name, real path): the first --corpus reads it
     for g in globs:
         if is_uri(g):  # a bucket's glob or folder is listed as a run lists an input (it was read as one file's name)
             from curate.readers import list_uri
@@ -775,6 +776,15 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
             twice = copies([(p, p) for p in found], g)
             found = [p for p in found if p not in twice]
             warnings += [f"{copy} holds what {keep} holds, decompressed: read once" for copy, keep in twice.items()]
+        for p in [p for p in found if not is_uri(p) or is_file_uri(p)]:  # ... or read by an earlier --corpus (x.jsonl, then x.jsonl.gz)
+            real = os.path.realpath(read_folder(p))
+            first, there = read_as.get(unpacked_name(real), (None, None))
+            if first is None:
+                read_as[unpacked_name(real)] = (p, real)
+            elif there == real or same_data(there, real):
+                found.remove(p)
+                warnings.append(f"{p} holds what {first} holds, decompressed: read once" if there != real else
+                                f"{p} is named twice: read once" if p == first else f"{p} is the same file as {first}: read once")
         files += found
         listed.update(found if found != [g] else [])
     partial = Partial(examples)

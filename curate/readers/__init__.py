@@ -471,7 +471,7 @@ def unpacked_name(path: str) -> str:
     return _PACKED_NAME.sub("", path)
 
 
-def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> dict[str, str]:
+def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False, limits: Limits | None = None) -> dict[str, str]:
     """{relative path: the relative path it is read under} for an input's local files of one
     name compressed and not, or in gzip and zstd (x.jsonl, x.jsonl.gz, x.jsonl.zst), that hold
     the same bytes decompressed: `gunzip -k` and the audit's hint (`gzip -dk`) leave such a copy
@@ -480,7 +480,8 @@ def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> d
     (the file as it came, its ids those of an earlier run). The name alone does not tell
     (warcio's example.warc and example.warc.gz differ: both read). A code tree's compressed
     files are not read as data. A bucket's are not compared (both downloaded whole), a file://
-    URI's are (on this disk, as a path's: `--input file:///d/` read every record twice)."""
+    URI's are (on this disk, as a path's: `--input file:///d/` read every record twice).
+    ``limits``: the run's (a pair past the default max_file_bytes is read to its end)."""
     if tree or is_uri(pattern) and not is_file_uri(pattern):
         return {}
     groups: dict = {}
@@ -489,24 +490,25 @@ def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> d
     out: dict = {}
     for group in (g for g in groups.values() if len(g) > 1):
         for i, (path, rel) in enumerate(group):
-            keep = next((k for p, k in group[:i] if k not in out and same_data(p, path)), None)
+            keep = next((k for p, k in group[:i] if k not in out and same_data(p, path, limits)), None)
             if keep:
                 out[rel] = keep
     return out
 
 
-def same_data(a: str, b: str) -> bool:
+def same_data(a: str, b: str, limits: Limits | None = None) -> bool:
     """Whether two local files hold the same bytes decompressed: not where their sizes decompressed
     differ (told without reading them where it can be: _plain_size), else read side by side, to
     the first difference (a copy is read whole: a first or last MiB alike is no proof); False
-    where either cannot be read whole (the reader says why)."""
+    where either cannot be read whole under ``limits`` (the run's; the reader says why)."""
     from curate.readers.common import open_bytes
 
     sizes = _plain_size(a), _plain_size(b)
     if None not in sizes and sizes[0] != sizes[1]:  # x.jsonl beside x.jsonl.zst of other lines: neither read
         return False
     try:
-        with open_bytes(a, Limits()) as f, open_bytes(b, Limits()) as g:
+        limits = limits or Limits()
+        with open_bytes(a, limits) as f, open_bytes(b, limits) as g:
             while True:
                 x, y = _read_full(f), _read_full(g)
                 if x != y:
