@@ -23,8 +23,10 @@ for no token and S3's region look-up is not made: a cloud's construction costs m
 request: ``requests``) for `curate run` of `curate demo`'s config with its raw shards in the
 bucket, then `curate audit`, by phase (plan, begin, pipeline, commit, audit) and kind (list,
 stat, read, write, delete, copy), with a spilled file opened for each piece read, each input
-file asked its size at launch and spill folders made in the bucket (before), as now, and the
-emulator's CPU seconds with GOMAXPROCS=1 against Go's default.
+file asked its size at launch and spill folders made in the bucket (before), with each input
+file opened again to read it after its compression was read and asked its size for its
+fingerprint (buckets49), as now, and the emulator's CPU seconds with GOMAXPROCS=1 against Go's
+default.
 """
 from __future__ import annotations
 
@@ -438,22 +440,32 @@ def demo_requests(root: Path, repeat: int) -> dict:
     on the demo's config (``root``: a `curate demo` folder) with its raw shards in a GCS
     emulator, then `curate audit`, for each mode: "before" (a spilled file opened per piece
     read: ``spill._OPEN_FILES`` 0; each input file asked its size at launch: ``plan_shards``
-    given no sizes from the listing; spill folders made in the bucket: ``spill._needs_folder``),
-    "now", and "now, GOMAXPROCS=1" (the emulator on one thread of Go's scheduler: its CPU),
-    interleaved ``repeat`` times."""
+    given no sizes from the listing; spill folders made in the bucket: ``spill._needs_folder``;
+    and as buckets49), "buckets49" (an input file opened for its compression, then again to be
+    read: ``open_sniffed``; asked its size before its fingerprint's open), "now", and "now,
+    GOMAXPROCS=1" (the emulator on one thread of Go's scheduler: its CPU), interleaved ``repeat`` times."""
     import collections
     import statistics
 
-    from curate import readers
-    from curate.readers import common
+    from curate import output, readers
+    from curate.readers import common, warc
     from pipelines import spill
 
-    real_plan, real_needs = readers.plan_shards, spill._needs_folder
+    real_plan, real_needs, real_sniffed, real_print = readers.plan_shards, spill._needs_folder, common.open_sniffed, output.fingerprint
 
     def plan_unsized(*args, keys=None, **kw):
         return real_plan(*args, **kw)
 
-    modes = {"before": (0, {}), "now": (spill._OPEN_FILES, {}), "now, GOMAXPROCS=1": (spill._OPEN_FILES, {"GOMAXPROCS": "1"})}
+    def sniffed_twice(path):  # as buckets49 read an input file: its compression by an open of its own
+        kind = common.compression(path)
+        return common.open_raw(path), kind
+
+    def print_sized(path, *args):  # the size asked before the fingerprint's open
+        common.input_size(path)
+        return real_print(path, *args)
+
+    modes = {"before": (0, {}), "buckets49": (spill._OPEN_FILES, {}), "now": (spill._OPEN_FILES, {}),
+             "now, GOMAXPROCS=1": (spill._OPEN_FILES, {"GOMAXPROCS": "1"})}
     runs: dict = collections.defaultdict(list)
     keep = spill._OPEN_FILES
     try:
@@ -466,6 +478,8 @@ def demo_requests(root: Path, repeat: int) -> dict:
                     spill._OPEN_FILES = open_files
                     readers.plan_shards = plan_unsized if mode == "before" else real_plan
                     spill._needs_folder = (lambda folder: True) if mode == "before" else real_needs
+                    common.open_sniffed = warc.open_sniffed = sniffed_twice if mode in ("before", "buckets49") else real_sniffed
+                    output.fingerprint = print_sized if mode in ("before", "buckets49") else real_print
                     fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=endpoint.split("://")[1])
                     for p in sorted((root / "raw").rglob("*")):
                         if p.is_file():
@@ -481,6 +495,8 @@ def demo_requests(root: Path, repeat: int) -> dict:
                 runs[(mode, "emulator CPU-s")].append(cpu["s"])
     finally:
         spill._OPEN_FILES, readers.plan_shards, spill._needs_folder = keep, real_plan, real_needs
+        common.open_sniffed = warc.open_sniffed = real_sniffed
+        output.fingerprint = real_print
     return {k: statistics.median(v + [0] * (repeat - len(v))) for k, v in runs.items()}
 
 
@@ -531,11 +547,12 @@ def print_requests(root: Path, repeat: int) -> None:
     modes = list(dict.fromkeys(k[0] for k in got))
     cells = sorted({k[1:] for k in got if len(k) == 3})
     print(f"requests to the GCS emulator, `curate run` of the demo's config in a bucket then `curate audit` (median of {repeat})")
-    print(f"{'phase':10} {'kind':8} " + " ".join(f"{m:>18}" for m in modes) + f" {'now/before':>11}")
+    print(f"{'phase':10} {'kind':8} " + " ".join(f"{m:>18}" for m in modes) + f" {'now/before':>11} {'now/buckets49':>14}")
     for phase, kind in cells + [("all", "all")]:
-        n = [sum(v for k, v in got.items() if len(k) == 3 and k[0] == m and (phase, kind) in (k[1:], ("all", "all")))
-             for m in modes]
-        print(f"{phase:10} {kind:8} " + " ".join(f"{x:>18g}" for x in n) + f" {n[1] / n[0] if n[0] else float('nan'):>11.2f}")
+        n = dict((m, sum(v for k, v in got.items() if len(k) == 3 and k[0] == m and (phase, kind) in (k[1:], ("all", "all"))))
+                 for m in modes)
+        ratios = [n["now"] / n[m] if n[m] else float("nan") for m in ("before", "buckets49")]
+        print(f"{phase:10} {kind:8} " + " ".join(f"{x:>18g}" for x in n.values()) + f" {ratios[0]:>11.2f} {ratios[1]:>14.2f}")
     for what in ("emulator CPU-s", "run + audit wall s"):
         print(f"{what:19} " + " ".join(f"{got[(m, what)]:>18.2f}" for m in modes))
 

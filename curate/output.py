@@ -392,15 +392,15 @@ def write_shard(root: str, kind: str, index: int, total: int, batches: list, doc
 
 def fingerprint(path: str, block: int = 1 << 16) -> dict:
     """Cheap input fingerprint: size and a hash of the first and last 64 KiB."""
-    from curate.readers.common import input_size, open_raw
+    from curate.readers.common import open_raw, open_size
 
     h = hashlib.blake2b(digest_size=16)
     if not is_uri(path) and (os.path.isdir(path) or os.path.islink(path) and not os.path.exists(path)):
         # a code tree's link to a folder outside it, or to nothing: not read
         h.update(os.path.realpath(path).encode("utf-8", "surrogateescape"))
         return {"bytes": 0, "blake2b_head_tail": h.hexdigest()}
-    size = input_size(path)
     with open_raw(path) as f:
+        size = open_size(f)
         h.update(f.read(block))
         if size > 2 * block:
             f.seek(size - block)

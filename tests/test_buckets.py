@@ -1135,3 +1135,41 @@ def test_spilled_pieces_round_trip_in_either_bucket(store):
     batches = [pa.record_batch({"id": [f"x{i}"]}) for i in range(3)]
     refs = spill.Spiller(uri, "step").pieces(list(enumerate(batches)))
     assert [spill.load(r) for _, r in refs] == batches
+
+
+def test_a_bucket_input_file_is_opened_once_to_read_and_once_to_fingerprint(logged, monkeypatch, tmp_path):
+    """A worker reading a bucket's input file (``ReadShardFn``: its documents, then its
+    manifest entry) opens it twice, each open a metadata request and a read: once to read
+    (its compression told from the same open's first bytes), once for its fingerprint (the
+    size that open learnt). Before, 4 stats and 3 reads a file: ``compression`` opened it, then
+    ``open_bytes`` (the WARC reader) again, and the fingerprint asked its size on its own. What is read is the
+    local copy's, documents and fingerprint alike."""
+    from curate.readers.common import Shard
+    from curate.readers.warc_writer import write_warc
+    from pipelines.io import ReadShardFn
+
+    monkeypatch.setenv(GCS_EMULATOR, logged[1])
+    fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=logged[1].split("://")[1])
+    files = {"once/book.txt": ("text", b"The harbour at dawn.\n\nThe river ran on.\n" * 50),
+             "once/pages.jsonl": ("jsonl", b"".join(b'{"text": "page %d of the river"}\n' % i for i in range(40)))}
+    (tmp_path / "once").mkdir()
+    write_warc(str(tmp_path / "once/crawl.warc.gz"), [(f"https://site.example/{i}", b"<p>The river at the harbour, page %d.</p>" % i,
+                                                       "text/html", 200) for i in range(5)])
+    files["once/crawl.warc.gz"] = ("warc", (tmp_path / "once/crawl.warc.gz").read_bytes())
+    for rel, (_, body) in files.items():
+        (tmp_path / rel).write_bytes(body)
+        with fs.open_output_stream(f"{BUCKET}/{rel}", compression=None) as f:
+            f.write(body)
+
+    def read(where, rel, fmt):
+        fn = ReadShardFn({}, 1, None)
+        fn.setup()
+        out = list(fn.process(Shard(f"{where}/{rel}", rel.split("/")[1], fmt, "web", "s")))
+        return [b.to_pylist() for b in out if hasattr(b, "to_pylist")], [json.loads(o.value) for o in out if getattr(o, "tag", "") == "files"]
+
+    for rel, (fmt, _) in files.items():
+        got: list = []
+        kinds = collections.Counter(kind for kind, name in served(logged, "once", lambda: got.append(read(f"gs://{BUCKET}", rel, fmt))) if name == rel)
+        assert got[0] == read(str(tmp_path), rel, fmt) and got[0][0] and got[0][1][0]["bytes"] == len(files[rel][1])
+        # a .gz one's own: is it empty (an interrupted copy, read_batches)
+        assert kinds == {"stat": 2 + rel.endswith(".gz"), "read": 2}, (rel, kinds)

@@ -423,6 +423,13 @@ def open_raw(path: str):
     return io.BufferedReader(fs.open_input_file(p), buffer_size=1 << 20)
 
 
+def open_size(f) -> int:
+    """The size of a file ``open_raw`` opened, as the open learnt it: a bucket's object is not
+    asked again (a metadata request; seeking to its end reads there, a request refused)."""
+    raw = getattr(f, "raw", f)
+    return raw.size() if hasattr(raw, "size") else os.fstat(raw.fileno()).st_size
+
+
 def is_dangling(path: str) -> bool:
     """A local link whose target does not exist (a code tree keeps it, for a quarantine row)."""
     return not is_uri(path) and os.path.islink(path) and not os.path.exists(path)
@@ -440,10 +447,17 @@ def input_size(path: str) -> int:
 def compression(path: str) -> Optional[str]:
     """'gzip', 'zstd' or None, from the file's magic bytes (extensions lie)."""
     with open_raw(path) as f:
-        head = f.read(4)
-        if head.startswith(GZIP_MAGIC):
-            return "gzip"
-        return "zstd" if head == ZSTD_MAGIC or _zstd_after_skippable(f, head) else None
+        return compression_of(f)
+
+
+def compression_of(f) -> Optional[str]:
+    """``compression`` of a file open at its start (``open_raw``), left at its start: a reader
+    goes on through the same open (a bucket's object costs a metadata request and a read each
+    time it is opened, and its first MiB read here is in ``f``'s buffer)."""
+    head = f.read(4)
+    kind = "gzip" if head.startswith(GZIP_MAGIC) else "zstd" if head == ZSTD_MAGIC or _zstd_after_skippable(f, head) else None
+    f.seek(0)
+    return kind
 
 
 def _zstd_after_skippable(f, head: bytes) -> bool:
@@ -673,11 +687,20 @@ def archive(path: str) -> str | None:
         return None
 
 
+def open_sniffed(path: str):
+    """(``open_raw(path)``, its ``compression``): one open, the kind read from its first bytes."""
+    raw = open_raw(path)
+    try:
+        return raw, compression_of(raw)
+    except BaseException:
+        raw.close()
+        raise
+
+
 def open_bytes(path: str, limits: Limits) -> io.BufferedReader:
     """Open a possibly compressed file as a decompressed, size-capped binary stream; gzip
     and zstd are decoded member by member with their checks (``curate.readers.decompress``)."""
-    kind = compression(path)
-    raw = open_raw(path)
+    raw, kind = open_sniffed(path)
     stream = decompress.Members(raw, kind, path) if kind else raw
     return io.BufferedReader(_Capped(stream, limits.max_file_bytes, path, limits.max_ratio), buffer_size=1 << 20)
 

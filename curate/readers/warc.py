@@ -24,7 +24,7 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, compression, open_raw, too_large
+from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, open_sniffed, too_large
 from curate.readers.extract_helper import extract_page
 from curate.readers.html import decode_body, text_body
 
@@ -54,8 +54,7 @@ class _Input(io.RawIOBase):
         super().__init__()
         self.path, self.limit, self.pos, self.error = path, limits.max_file_bytes, 0, None
         self._bomb = BombWatch(self.limit, limits.max_ratio)
-        kind = compression(path)
-        self._raw = open_raw(path)
+        self._raw, kind = open_sniffed(path)  # one open (a bucket's object: a metadata request and a read each)
         if kind:  # member by member, each checked (curate.readers.decompress)
             self._src = decompress.Members(self._raw, kind, path)
             self._read = self._src.read
