@@ -54,6 +54,44 @@ def _run(tmp_path: Path, files: dict, sets: tuple = ('filter.domains.code=["code
     return {p.rsplit("/", 1)[-1]: t for p, t in zip(kept["path"], kept["text"])}
 
 
+# Most tests below hand one `curate run` (data_min_chars=0) a few small files and compare what it
+# kept: ~1 CPU-s a run, nearly all of it Beam's, whatever the files. They share one run instead:
+# each is written as a generator that yields its files and is sent what the run kept of them
+# (`kept = yield files`), its files in a folder of their own (caseNN/, no word a rule reads).
+SHARED = []
+
+
+def shares_run(body):
+    SHARED.append(body)
+
+    def test(shared_run):
+        steps = body()
+        next(steps)
+        with pytest.raises(StopIteration):  # the body's asserts run here
+            steps.send(shared_run[f"case{SHARED.index(body):02d}"])
+    test.__name__, test.__qualname__, test.__doc__ = body.__name__, body.__qualname__, body.__doc__
+    return test
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory):
+    """What one run over every shares_run test's files kept: {case: {file name: text}}."""
+    root = tmp_path_factory.mktemp("shared")
+    (root / "repo").mkdir()
+    for i, body in enumerate(SHARED):
+        for rel, text in next(body()).items():
+            (root / "repo" / f"case{i:02d}" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / "repo" / f"case{i:02d}" / rel).write_text(text)
+    assert cli.main(["run", "--input", str(root / "repo"), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
+                     "--set", "filter.code.data_min_chars=0", "--output", str(root / "out"), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(root / "out" / "text" / "*.parquet"))
+    by_case = {f"case{i:02d}": {} for i in range(len(SHARED))}
+    for path, text in zip(kept["path"], kept["text"]):
+        case = next(part for part in path.split("/") if part in by_case)
+        by_case[case][path.rsplit("/", 1)[-1]] = text
+    return by_case
+
+
 def test_pii_redaction_leaves_code_that_looks_like_an_address(tmp_path):
     kept = _run(tmp_path, {"src/slices.py": SLICES, "test/format-test.cc": FORMAT_TEST})
     assert kept["slices.py"] == SLICES.replace("jane.doe@example.org", "<EMAIL>").replace(
@@ -171,7 +209,8 @@ def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
         assert counts == {"secrets_private_key": 1, "secrets_token": 1, "secrets_password": 0}, name
 
 
-def test_a_path_assigned_to_a_key_or_pwd_is_not_a_secret(tmp_path):
+@shares_run
+def test_a_path_assigned_to_a_key_or_pwd_is_not_a_secret():
     """A key's file, a working directory and an endpoint were taken for secrets (a value with a
     letter and a digit under a secret's name): `private_key: /etc/ssl/private/site1.key` in a
     config, `PWD=/var/lib/app2` in a script, `pwd = './build/v1'`. A password beside them still goes."""
@@ -180,12 +219,13 @@ def test_a_path_assigned_to_a_key_or_pwd_is_not_a_secret(tmp_path):
         "deploy/build.sh": "#!/bin/sh\nPWD=/var/lib/app2\nOLDPWD=~/src/v3\ncd \"$PWD\"\n",
         "app/paths.py": "pwd = './build/v1'\nauth_token = \"/oauth/v2/token\"\nparent_pwd = '../out2'\n",
     }
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept == {"site.yaml": files["deploy/site.yaml"].replace(PASSWORD, "<KEY>"),
                     "build.sh": files["deploy/build.sh"], "paths.py": files["app/paths.py"]}
 
 
-def test_a_name_assigned_to_a_secret_key_is_not_a_secret(tmp_path):
+@shares_run
+def test_a_name_assigned_to_a_secret_key_is_not_a_secret():
     """A literal under a secret's name was redacted if it had a letter and a digit, though a
     word-like name in one letter case is not a secret: `eos_token = "endoftext1"`, a YAML
     `secret: db-secret-v1`, `token = "i18n_key1"`. A random-looking value beside them still goes:
@@ -196,7 +236,7 @@ def test_a_name_assigned_to_a_secret_key_is_not_a_secret(tmp_path):
                             f'db_password = "{PASSWORD}"\napi_key = "{hex_key}"\n'),
         "deploy/app.yaml": "app:\n  secret: db-secret-v1\n  password: s3cr@t99\n",
     }
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept == {"config.py": files["model/config.py"].replace(PASSWORD, "<KEY>").replace(hex_key, "<KEY>"),
                     "app.yaml": files["deploy/app.yaml"].replace("s3cr@t99", "<KEY>")}
 
@@ -482,7 +522,8 @@ def test_npm_and_pypi_tokens_are_secrets(tmp_path):
 URL_PASSWORD = "Tr0ub4dor" + _fake(ALNUM, 5, 31)
 
 
-def test_a_password_in_a_urls_user_info_is_redacted(tmp_path):
+@shares_run
+def test_a_password_in_a_urls_user_info_is_redacted():
     """A connection string's password (`postgres://app:...@db`, `redis://:...@`, `mongodb+srv://`,
     `amqp://`, `https://user:...@github.com`) matched no pattern: a kept `.env`, settings file or
     script kept it. Only the password goes; scheme, user and host stay. A placeholder stays:
@@ -500,7 +541,7 @@ def test_a_password_in_a_urls_user_info_is_redacted(tmp_path):
         "deploy/run.sh": f"#!/bin/sh\npsql postgres://app:{v}@db.internal/app -c 'select 1'\ngit clone https://ann:{v}@github.com/octo/app.git\n",
         "src/Conn.java": f'class Conn {{\n  String url = "jdbc:postgresql://db/app?user=app";\n  String u = "postgres://app:{v}@db/app";\n}}\n',
     }
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     redacted = {u: u.replace(f":{v}@", ":<KEY>@").replace(":1234@", ":<KEY>@").replace(":p%40ss%2Fw0rd@", ":<KEY>@") for u in secret_urls}
     for name, rel in ((".env", ".env"), ("db.py", "app/db.py"), ("run.sh", "deploy/run.sh"), ("Conn.java", "src/Conn.java")):
         want = files[rel]
@@ -512,7 +553,8 @@ def test_a_password_in_a_urls_user_info_is_redacted(tmp_path):
     assert not any(v in t for t in kept.values())
 
 
-def test_pass_passwd_and_pwd_names_hold_secrets(tmp_path):
+@shares_run
+def test_pass_passwd_and_pwd_names_hold_secrets():
     """`SMTP_PASS=`, `DB_PASS: ...`, `"smtp_pass": "..."` were no secret names (pass(word|wd), pwd
     were); a word ending in pass (`bypass`, `compass`) still is none."""
     v = _fake(ALNUM, 10, 32) + "7"
@@ -521,13 +563,14 @@ def test_pass_passwd_and_pwd_names_hold_secrets(tmp_path):
         "deploy/app.yaml": f"mail:\n  smtp_pass: {v}\n  compass: {v}\n",
         "app/mail.py": f'SMTP = {{"smtp_pass": "{v}", "pass": "{v}", "bypass": "{v}"}}\nmail_pass = "{v}"\n',
     }
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept[".env"] == f"SMTP_PASS=<KEY>\nDB_PASSWD=<KEY>\nMYSQL_PWD=<KEY>\nBYPASS={v}\n"
     assert kept["app.yaml"] == f"mail:\n  smtp_pass: <KEY>\n  compass: {v}\n"
     assert kept["mail.py"] == f'SMTP = {{"smtp_pass": "<KEY>", "pass": "<KEY>", "bypass": "{v}"}}\nmail_pass = "<KEY>"\n'
 
 
-def test_a_url_password_holding_an_at_sign_or_after_an_email_user_is_redacted_whole(tmp_path):
+@shares_run
+def test_a_url_password_holding_an_at_sign_or_after_an_email_user_is_redacted_whole():
     """The user-info runs to the URL's last "@" before its host (as urllib.parse.urlsplit reads it) and
     its password from the user's first ":": a password with a raw "@" (`app:Tr@0ub4dor3@db`) was kept
     whole or cut at its first "@" (`<KEY>@dor3@db`), and one after an e-mail user
@@ -540,14 +583,15 @@ def test_a_url_password_holding_an_at_sign_or_after_an_email_user_is_redacted_wh
     kept_urls = ["ssh://git@host:22/x", "https://user@host/x", "http://u@[::1]:8080/x", "smtp://me@mail.test:password@smtp"]
     files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(urls + kept_urls)),
              ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(urls + kept_urls))}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want = [u.replace(f":{urlsplit(u).password}@{urlsplit(u).hostname}", f":<KEY>@{urlsplit(u).hostname}") for u in urls]
     assert all(w.count("<KEY>") == 1 for w in want)  # the ground truth: urllib's password, before its host
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + kept_urls))
     assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + kept_urls))
 
 
-def test_a_url_password_with_a_dollar_inside_is_redacted_a_variable_is_kept(tmp_path):
+@shares_run
+def test_a_url_password_with_a_dollar_inside_is_redacted_a_variable_is_kept():
     """Any "$" made a URL's password a placeholder: `root:Xk9$mP2q@db` (a password with a symbol,
     as password rules ask) was kept whole. A variable starts the password (`$PASSWORD`, `${PW}`,
     `$(cat ...)`, PHP's `$pass`, a shell's `$1`); a "$" inside it is a character of the secret."""
@@ -556,7 +600,7 @@ def test_a_url_password_with_a_dollar_inside_is_redacted_a_variable_is_kept(tmp_
     variables = ["mysql://root:$pass@localhost/shop", "postgres://app:${PW}@db", "postgres://app:$(cat /run/pw)@db",
                  "postgres://$1:$2@db", "postgres://app:$DB_PASS1@db"]
     files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secrets + variables))}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want = [u.replace(u[u.index(":", u.index("://") + 3) + 1:u.rindex("@")], "<KEY>") for u in secrets]
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + variables))
 
@@ -573,7 +617,8 @@ def _url_want(u: str) -> str:
     return u[:start] + "<KEY>" + u[at:]
 
 
-def test_a_urls_password_is_what_urlsplit_reads_not_how_random_it_looks(tmp_path):
+@shares_run
+def test_a_urls_password_is_what_urlsplit_reads_not_how_random_it_looks():
     """A URL's password with no digit or symbol was taken for a placeholder and kept
     (`postgres://app:hunter@db`, a passphrase `correcthorsebatterystaple`, `letmein`): what
     urlsplit reads as the password is one, however ordinary the word. Kept: a word that says
@@ -588,13 +633,14 @@ def test_a_urls_password_is_what_urlsplit_reads_not_how_random_it_looks(tmp_path
                     "mysql://root:your_password@db", "postgres://u:PASSWORD@db", "smtp://me:MyPassword@smtp", "http://user:***@x"]
     files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + placeholders)),
              ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(secret_urls + placeholders))}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want = [_url_want(u) for u in secret_urls]
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + placeholders))
     assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + placeholders))
 
 
-def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted(tmp_path):
+@shares_run
+def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted():
     """Any "%" not of a %XX escape made a URL's password a placeholder: `root:Xk9%!q2@db` (a
     symbol as password rules ask) was kept whole. A format's directive is the placeholder (`%s`,
     `%(pw)s`, Go's `%v`, `%1$s`); another "%" is the password's."""
@@ -603,7 +649,7 @@ def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted(tmp_path):
     formats = ["postgres://%s:%s@%s/%s", "https://ann:p%(pw)s@x", "redis://:%v@host", "mysql://%1$s:%2$s@db",
                "postgres://app:%(password)s@db", "amqp://u:%-10s@mq"]
     files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + formats))}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want = [_url_want(u) for u in secret_urls]
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + formats))
 
@@ -659,7 +705,8 @@ def test_unquoted_and_set_secrets_on_old_mac_lines(tmp_path):
     assert [redacted_head(t, 1000) for t, _ in files.values()] == [t.replace(value, "<KEY>") for t, _ in files.values()]
 
 
-def test_a_password_in_a_query_or_connection_string_is_redacted(tmp_path):
+@shares_run
+def test_a_password_in_a_query_or_connection_string_is_redacted():
     """A password given as a URL's query parameter (`jdbc:mysql://db/app?user=app&password=...`,
     libpq's `?password=`, a login URL's `&pass=`) or a connection string's key (JDBC SQL Server's
     `;password=...;`, ADO.NET's `Password=...;`, ODBC's `Pwd=...;`) matched no pattern (no quote
@@ -680,7 +727,7 @@ def test_a_password_in_a_query_or_connection_string_is_redacted(tmp_path):
     lines = secret_urls + secret_conns + kept_ones
     files = {"app/db.py": "".join(f'DSN_{i} = "{u}"\n' for i, u in enumerate(lines)),
              "src/Db.java": "class Db {\n" + "".join(f'  String dsn{i} = "{u}";\n' for i, u in enumerate(lines)) + "}\n"}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want = []
     for u in secret_urls:  # the ground truth: urllib's query parameter
         (name, (value,)), = [(k, v) for k, v in parse_qs(urlsplit(u.removeprefix("jdbc:")).query).items() if "pass" in k]
@@ -693,7 +740,8 @@ def test_a_password_in_a_query_or_connection_string_is_redacted(tmp_path):
     assert kept["Db.java"] == "class Db {\n" + "".join(f'  String dsn{i} = "{u}";\n' for i, u in enumerate(want)) + "}\n"
 
 
-def test_an_unquoted_secret_before_a_comment_is_redacted(tmp_path):
+@shares_run
+def test_an_unquoted_secret_before_a_comment_is_redacted():
     """An unquoted value followed by a comment (`password: S3cret42  # prod`, `export API_TOKEN=...
     # CI`) was kept: the pattern wanted the line's end right after the value. A `#` after a blank
     starts a comment in YAML, shell, `.env` files and Makefiles; a `#` inside the value is the
@@ -702,13 +750,14 @@ def test_an_unquoted_secret_before_a_comment_is_redacted(tmp_path):
     files = {"deploy/app.yaml": f"db:\n  password: {v}  # prod, rotate monthly\n  token: {v}x #\n  pin: 4#x\n",
              ".env": f"DB_PASSWORD={v} # the staging one\nexport API_TOKEN={v}y\t# CI\nSECRET=Xk9#{v}\n",
              "ci/deploy.sh": f"#!/bin/sh\nexport DEPLOY_TOKEN={v}z # from the vault\necho ok\n"}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept == {"app.yaml": files["deploy/app.yaml"].replace(f"{v}x", "<KEY>").replace(v, "<KEY>"),
                     ".env": files[".env"].replace(f"Xk9#{v}", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>"),
                     "deploy.sh": files["ci/deploy.sh"].replace(f"{v}z", "<KEY>")}
 
 
-def test_a_quoted_secret_with_a_prefix_a_dollar_or_past_200_characters_is_redacted(tmp_path):
+@shares_run
+def test_a_quoted_secret_with_a_prefix_a_dollar_or_past_200_characters_is_redacted():
     """Quoted secrets the pattern passed over: a string with a prefix between the operator and its
     quote (Python's `SECRET_KEY = b'...'`, `r'...'`, C#'s `@"..."`), a `$` inside the value
     (`"Xk9$mP2q"`, as a URL's password since d6987c3), and a value past 200 characters (a base64
@@ -719,7 +768,7 @@ def test_a_quoted_secret_with_a_prefix_a_dollar_or_past_200_characters_is_redact
     files = {"app/settings.py": (f"SECRET_KEY = b'{v}'\nAPI_TOKEN = r\"{v}a\"\nDB_PASSWORD = 'Xk9${v}'\n"
                                  f"PRIVATE_KEY = \"{der}\"\nTOKEN_VAR = '$DB_PASSWORD1'\nTOKEN_TPL = 'a${{x}}1b2C'\n" + PY_CODE),
              "src/Conf.cs": f'class Conf {{\n  string password = @"{v}b";\n}}\n'}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept["settings.py"] == files["app/settings.py"].replace(f"Xk9${v}", "<KEY>").replace(f"{v}a", "<KEY>").replace(
         v, "<KEY>").replace(der, "<KEY>")
     assert kept["Conf.cs"] == files["src/Conf.cs"].replace(f"{v}b", "<KEY>")
@@ -743,7 +792,8 @@ def test_a_long_quoted_secret_cut_by_the_snippet_keeps_none_of_it():
     assert redacted_head(plain, 200) == plain[:200]
 
 
-def test_a_secret_in_a_triple_quoted_or_backtick_string_or_unquoted_with_a_dollar_is_redacted(tmp_path):
+@shares_run
+def test_a_secret_in_a_triple_quoted_or_backtick_string_or_unquoted_with_a_dollar_is_redacted():
     """Literal forms the patterns passed over, each kept whole: Python's triple-quoted string
     (`password = \"\"\"...\"\"\"`), a JavaScript template literal or Go raw string without a
     substitution (`const apiKey = \\`...\\``), and an unquoted YAML or `.env` value with a `$`
@@ -754,7 +804,7 @@ def test_a_secret_in_a_triple_quoted_or_backtick_string_or_unquoted_with_a_dolla
              "cmd/main.go": f"package main\n\nvar secretKey = `{v}d`\n",
              "deploy/app.yaml": f"db:\n  password: Xk9${v}\n  token: $DB_TOKEN1\n",
              ".env": f"DB_PASSWORD={v[:5]}$${v[5:]}\nAPI_TOKEN=$OTHER_TOKEN1\n"}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept["settings.py"] == files["app/settings.py"].replace(f"{v}a", "<KEY>").replace(f'"""{v}"""', '"""<KEY>"""')
     assert kept["client.js"] == files["web/client.js"].replace(f"{v}c", "<KEY>")
     assert kept["main.go"] == files["cmd/main.go"].replace(f"{v}d", "<KEY>")
@@ -763,7 +813,8 @@ def test_a_secret_in_a_triple_quoted_or_backtick_string_or_unquoted_with_a_dolla
     ast.parse(kept["settings.py"])
 
 
-def test_a_secret_in_an_xml_element_is_redacted(tmp_path):
+@shares_run
+def test_a_secret_in_an_xml_element_is_redacted():
     """An XML element named as a secret (Maven's `<password>...</password>`, `<apiKey>`,
     `<client-secret>`) kept its value: no operator but the tag's `>`, no quote. Its text goes; a
     property reference (`${db.password}`) or a name stays. A removed file's ledger snippet
@@ -775,13 +826,14 @@ def test_a_secret_in_an_xml_element_is_redacted(tmp_path):
             f"      <password>{v}</password>\n      <apiKey>{v}x</apiKey>\n    </server>\n  </servers>\n"
             f"  <client-secret>{v}y</client-secret>\n  <db.password>${{db.password1}}</db.password>\n"
             f"  <token>access_token</token>\n</settings>\n")
-    kept = _run(tmp_path, {"conf/settings.xml": text}, ("filter.code.data_min_chars=0",))
+    kept = yield {"conf/settings.xml": text}
     want = text.replace(f"{v}x", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>")
     assert kept["settings.xml"] == want
     assert redacted_head(text, 200) == want[:200]
 
 
-def test_a_secret_given_to_a_setter_or_beside_its_name_as_an_argument_is_redacted(tmp_path):
+@shares_run
+def test_a_secret_given_to_a_setter_or_beside_its_name_as_an_argument_is_redacted():
     """A literal secret passed to a setter (`ds.setPassword("...")`, `.withPassword('...')`,
     `builder.password("...")`) or beside its name in a call (`props.setProperty("db.password",
     "...")`, `os.Setenv("DB_PASSWORD", "...")`, `ENV.fetch("SECRET_KEY_BASE", "...")`) had no
@@ -793,13 +845,14 @@ def test_a_secret_given_to_a_setter_or_beside_its_name_as_an_argument_is_redacte
             f'    String t = vault.getSecret("DbPassword2");\n  }}\n}}\n')
     files = {"src/Db.java": java, "cmd/main.go": f'package main\n\nfunc init() {{\n\tos.Setenv("DB_PASSWORD", "{v}d")\n}}\n',
              "config/secrets.rb": f'SECRET = ENV.fetch("SECRET_KEY_BASE", "{v}e")\nTOKEN = ENV.fetch("API_TOKEN", nil)\n' + "x = 1\n" * 4}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept["Db.java"] == java.replace(f"{v}a", "<KEY>").replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>").replace(v, "<KEY>")
     assert kept["main.go"] == files["cmd/main.go"].replace(f"{v}d", "<KEY>")
     assert kept["secrets.rb"] == files["config/secrets.rb"].replace(f"{v}e", "<KEY>")
 
 
-def test_a_dockerfile_arg_or_env_and_a_makefile_conditional_assignment_hold_secrets(tmp_path):
+@shares_run
+def test_a_dockerfile_arg_or_env_and_a_makefile_conditional_assignment_hold_secrets():
     """Config forms the unquoted pattern did not know, each kept: a Dockerfile's `ARG
     DB_PASSWORD=...` (a build argument's default) and `ENV API_TOKEN ...` (the older form, a
     blank for its `=`), a Makefile's `DB_PASSWORD ?= ...` and `+=`, a shell's `readonly` and
@@ -809,13 +862,14 @@ def test_a_dockerfile_arg_or_env_and_a_makefile_conditional_assignment_hold_secr
                             f"ENV TOKEN_FILE /run/secrets/token1\nRUN pip install app\n"),
              "Makefile": f"DB_PASSWORD ?= {v}b\nAPI_TOKEN += {v}c\n\nall:\n\t./build.sh\n",
              "ci/run.sh": f"#!/bin/sh\nreadonly DEPLOY_TOKEN={v}d\nf() {{\n  local db_password={v}e\n}}\n"}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept["Dockerfile"] == files["Dockerfile"].replace(f"{v}a", "<KEY>").replace(v, "<KEY>")
     assert kept["Makefile"] == files["Makefile"].replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>")
     assert kept["run.sh"] == files["ci/run.sh"].replace(f"{v}d", "<KEY>").replace(f"{v}e", "<KEY>")
 
 
-def test_a_wordpress_salt_given_beside_its_name_is_redacted(tmp_path):
+@shares_run
+def test_a_wordpress_salt_given_beside_its_name_is_redacted():
     """wp-config.php's keys and salts (`define('AUTH_KEY', '...')`) are 64 random printable
     characters, `|`, `<`, `]`, `;`, `(`, blanks among them, which the literal's characters did
     not take: kept whole. A value beside its name in a call that mixes upper and lower case,
@@ -828,21 +882,22 @@ def test_a_wordpress_salt_given_beside_its_name_is_redacted(tmp_path):
     php = ("<?php\ndefine( 'DB_NAME', 'wordpress_db1' );\ndefine( 'DB_PASSWORD', 'Xk9mP2q|L7z;' );\n"
            + "".join(f"define( '{k}', '{s}' );\n" for k, s in zip(["AUTH_KEY", "SECURE_AUTH_KEY"], salts))
            + "define( 'AUTH_SALT', 'put your unique phrase here' );\n$table_prefix = 'wp_';\n" + "$x = 1;\n" * 4)
-    kept = _run(tmp_path, {"wp-config.php": php}, ("filter.code.data_min_chars=0",))
+    kept = yield {"wp-config.php": php}
     want = php.replace("Xk9mP2q|L7z;", "<KEY>")
     for s in salts:
         want = want.replace(s, "<KEY>")
     assert kept["wp-config.php"] == want
 
 
-def test_a_password_in_an_http_basic_auth_pair_is_redacted(tmp_path):
+@shares_run
+def test_a_password_in_an_http_basic_auth_pair_is_redacted():
     """requests' `auth=("ann", "...")` and `HTTPBasicAuth("ann", "...")` hold a password beside its
     user, with no name or operator before it: kept. It goes as a URL's password does, whatever the
     word, unless it tells nothing (`auth=("user", "password")`, a variable)."""
     v = "hunter" + _fake(ALNUM, 4, 111)
     py = (f'import requests\n\nr = requests.get(URL, auth=("ann", "{v}"))\ns.auth = ("deploy", \'{v}x\')\n'
           f'a = HTTPBasicAuth("ann", "{v}y")\nb = requests.get(URL, auth=("user", "password"))\nc = HTTPBasicAuth(user, pw)\n' + PY_CODE)
-    kept = _run(tmp_path, {"app/client.py": py}, ("filter.code.data_min_chars=0",))
+    kept = yield {"app/client.py": py}
     assert kept["client.py"] == py.replace(f"{v}x", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>")
 
 
@@ -889,17 +944,19 @@ LOOKALIKES = {  # written here: ordinary code whose secret-named calls and URLs 
 }
 
 
-def test_messages_env_references_and_placeholder_words_are_no_secrets(tmp_path):
+@shares_run
+def test_messages_env_references_and_placeholder_words_are_no_secrets():
     """A message beside a secret's name in a call (`messages.put("password", "Password must be at
     least 8 characters")`: words and blanks, not a salt's random characters), a Windows variable
     (`%DB_PASSWORD%`, `!GIT_TOKEN!`), an autoconf substitution (`@DB_PASSWORD@`) and a URL's placeholder
     word for a token or key (`oauth2:TOKEN@`, `api:YOUR_API_KEY@`, `user:token@`) are kept."""
-    kept = _run(tmp_path, LOOKALIKES, ("filter.code.data_min_chars=0",))
+    kept = yield LOOKALIKES
     for path, text in LOOKALIKES.items():
         assert kept[path.rsplit("/", 1)[-1]] == text
 
 
-def test_wordpress_salts_env_lines_yaml_blocks_and_mail_urls_keep_no_secret(tmp_path):
+@shares_run
+def test_wordpress_salts_env_lines_yaml_blocks_and_mail_urls_keep_no_secret():
     """Left by the forms before: wp-config's LOGGED_IN_KEY, NONCE_KEY and *_SALT (no secret's name), a
     Dockerfile's or shell's line of several assignments (`ENV A=1 DB_PASSWORD=...`, the value not at the
     line's end), a YAML block scalar (`password: |`, the value on the next line) and a mail URL's e-mail
@@ -916,7 +973,7 @@ def test_wordpress_salts_env_lines_yaml_blocks_and_mail_urls_keep_no_secret(tmp_
     py = (f'SMTP = "smtp://me@x.test:ab/{v[4]}@smtp.example.test"\n'
           'REQ = "git+ssh://git@github.com:org/repo.git@v1.0"\n' + PY_CODE)
     files = {"wp-config.php": php, "Dockerfile": docker, "conf/db.yml": yml, "app/mail.py": py}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want = {"wp-config.php": php, "Dockerfile": docker, "db.yml": yml, "mail.py": py.replace(f"ab/{v[4]}", "<KEY>")}
     for s in salts:
         want["wp-config.php"] = want["wp-config.php"].replace(s, "<KEY>")
@@ -925,7 +982,8 @@ def test_wordpress_salts_env_lines_yaml_blocks_and_mail_urls_keep_no_secret(tmp_
     assert kept == want
 
 
-def test_a_password_given_to_curl_or_mysql_on_a_command_line_is_redacted(tmp_path):
+@shares_run
+def test_a_password_given_to_curl_or_mysql_on_a_command_line_is_redacted():
     """`curl -u ann:PW` (`--user`, quoted or not) and `mysql -pPW` (mysqldump, mysqladmin) hold a
     password with no name before it: kept. It goes unless it tells nothing (`-u "$USER:$TOKEN"`,
     `-u admin:admin`, `-p"$MYSQL_PWD"`, `-p` alone prompting); `-pthread` after no mysql stays."""
@@ -936,14 +994,15 @@ def test_a_password_given_to_curl_or_mysql_on_a_command_line_is_redacted(tmp_pat
           'mysql -u root -p"$MYSQL_PWD" -e "SELECT 1"\nmysql -u root -p appdb\ncc -pthread -o app app.c\n'
           + "echo done\n" * 3)
     py = f'import subprocess\n\nsubprocess.run("curl -u ann:{v[4]} https://x.test", shell=True)\n' + PY_CODE
-    kept = _run(tmp_path, {"deploy.sh": sh, "app/run.py": py}, ("filter.code.data_min_chars=0",))
+    kept = yield {"deploy.sh": sh, "app/run.py": py}
     want_sh = sh
     for x in v[:4]:
         want_sh = want_sh.replace(x, "<KEY>")
     assert kept == {"deploy.sh": want_sh, "run.py": py.replace(v[4], "<KEY>")}
 
 
-def test_libpq_curl_userpwd_yaml_blocks_plain_words_passphrases_and_maven_braces_keep_no_secret(tmp_path):
+@shares_run
+def test_libpq_curl_userpwd_yaml_blocks_plain_words_passphrases_and_maven_braces_keep_no_secret():
     """Leaks of the forms before: libpq's key/value string (`"host=db user=app password=..."`: blanks
     between its keys, not ";"), PHP's `curl_setopt($ch, CURLOPT_USERPWD, "ann:...")` and pycurl's
     `USERPWD` (a user:password pair after no name's operator), a YAML block scalar's lines past its
@@ -961,7 +1020,7 @@ def test_libpq_curl_userpwd_yaml_blocks_plain_words_passphrases_and_maven_braces
     enc = "{" + base64.b64encode(random.Random(601).randbytes(24)).decode() + "}"
     xml = f"<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <password>{enc}</password>\n    </server>\n  </servers>\n</settings>\n"
     files = {"app/db.py": py, "web/fetch.php": php, "conf/db.yml": yml, "conf/settings.xml": xml}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want_py = py
     for c in libpq:  # the ground truth: libpq's values as a shell word splitter reads them (quotes, blanks); quotes kept
         value = dict(w.split("=", 1) for w in shlex.split(c))["password"]
@@ -972,7 +1031,8 @@ def test_libpq_curl_userpwd_yaml_blocks_plain_words_passphrases_and_maven_braces
                     "db.yml": f"db:\n  password: |\n    <KEY>\n  name: app\n", "settings.xml": xml.replace(enc, "<KEY>")}
 
 
-def test_assertions_anonymous_ftp_message_codes_and_labels_are_no_secrets(tmp_path):
+@shares_run
+def test_assertions_anonymous_ftp_message_codes_and_labels_are_no_secrets():
     """Kept, as before the password rule took plain words and blanks: an assertion's expected value
     beside a literal (`assertEquals("password", "Password1")`: "password" is no name there but the
     value a test expects, and its fixture no credential), anonymous FTP's `anonymous:guest` (any
@@ -986,11 +1046,12 @@ def test_assertions_anonymous_ftp_message_codes_and_labels_are_no_secrets(tmp_pa
     yml = ('fr:\n  password: "Mot de passe"\n  new_password: "Nouveau mot de passe"\nen:\n  password: "Enter your password:"\n'
            '  confirm_password: "At least 8 characters"\n  old_password: "Too short."\n')
     files = {"src/test/LoginTest.java": java, "app/codes.py": py, "config/locales.yml": yml}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept == {"LoginTest.java": java, "codes.py": py, "locales.yml": yml}
 
 
-def test_a_maven_master_password_a_plain_xml_password_and_a_plain_yaml_block_password_are_redacted(tmp_path):
+@shares_run
+def test_a_maven_master_password_a_plain_xml_password_and_a_plain_yaml_block_password_are_redacted():
     """Leaks after the password rule took plain words (`password = "letmein"`): settings-security.xml's
     `<master>{...}</master>` (it decrypts every `<password>{...}</password>` of settings.xml; its element is
     no secret's name), an XML `<password>` of plain words (Maven's, Tomcat's: the element judged as a key's,
@@ -1003,13 +1064,14 @@ def test_a_maven_master_password_a_plain_xml_password_and_a_plain_yaml_block_pas
            "  <master>trunk</master>\n  <description>letmein</description>\n</settings>\n")
     yml = "db:\n  password: |\n    correcthorsebattery\n  name: app\n"
     files = {"conf/settings-security.xml": sec, "conf/settings.xml": xml, "conf/db.yml": yml}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept == {"settings-security.xml": sec.replace(enc, "<KEY>"),
                     "settings.xml": xml.replace("<password>letmein<", "<password><KEY><"),
                     "db.yml": yml.replace("correcthorsebattery", "<KEY>")}
 
 
-def test_password_labels_in_more_languages_and_test_outcomes_are_no_secrets(tmp_path):
+@shares_run
+def test_password_labels_in_more_languages_and_test_outcomes_are_no_secrets():
     """Kept: a locale file's label for "password" in Norwegian, Croatian/Serbian, Estonian, Latvian, Indonesian,
     Malay, Danish, Galician, Afrikaans, Basque, Albanian, Welsh (the plain-word password rule took each, the
     labels it knew being German's, French's, Spanish's, ...), and a test's outcome under a `pass` name
@@ -1019,11 +1081,12 @@ def test_password_labels_in_more_languages_and_test_outcomes_are_no_secrets(tmp_
     yml = "".join(f'{lang}:\n  password: "{label}"\n' for lang, label in labels.items())
     py = 'PASS = "success"\nFAIL = "failure"\ntest_pass = "passed"\nSTATUS_PASS = "succeeded"\n' + PY_CODE
     files = {"config/locales.yml": yml, "tests/outcomes.py": py}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept == {"locales.yml": yml, "outcomes.py": py}
 
 
-def test_a_url_password_holding_a_slash_far_from_its_scheme_is_redacted(tmp_path):
+@shares_run
+def test_a_url_password_holding_a_slash_far_from_its_scheme_is_redacted():
     """A URL's password with a raw "/" (``_URL_SLASH``: a user of up to 200 characters, a password of up to 401) whose
     "@" stands more than 405 characters after "://": the scan looked that far only (``_URL``'s reach), so the line was
     no candidate; caught before the merge of secrets59 only beside another name (`DB_PASSWORD = ...; URL = ...`), where
@@ -1036,11 +1099,12 @@ def test_a_url_password_holding_a_slash_far_from_its_scheme_is_redacted(tmp_path
     assert unquote(urlsplit(url.replace(pw, pw.replace("/", "%2F"))).password) == pw
     py = f'DB_PASSWORD = "Xk9mP2qw7z"; URL = "{url}"\n' + PY_CODE
     alone = f'conn = connect("{url}")\n' + PY_CODE
-    kept = _run(tmp_path, {"app/db.py": py, "app/conn.py": alone}, ("filter.code.data_min_chars=0",))
+    kept = yield {"app/db.py": py, "app/conn.py": alone}
     assert kept == {"db.py": py.replace("Xk9mP2qw7z", "<KEY>").replace(pw, "<KEY>"), "conn.py": alone.replace(pw, "<KEY>")}
 
 
-def test_a_yaml_block_password_with_deeper_lines_or_an_indentation_indicator_is_redacted_whole(tmp_path):
+@shares_run
+def test_a_yaml_block_password_with_deeper_lines_or_an_indentation_indicator_is_redacted_whole():
     """A YAML block scalar's lines indented deeper than its first (part of the value, their extra blanks kept by
     YAML) and a block header with an indentation indicator (`|2`, `>-2`): the block form took the lines at the first's
     indent only (its deeper lines were left) and no digit in the header (nothing taken). Ground truth: PyYAML's
@@ -1053,14 +1117,15 @@ def test_a_yaml_block_password_with_deeper_lines_or_an_indentation_indicator_is_
     for rel, text in files.items():
         value = yaml.safe_load(text)["password"]
         assert all(x in value for x in v if x in text), rel
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     for rel in files:
         got = kept[rel.rsplit("/", 1)[-1]]
         assert yaml.safe_load(got) == {"password": yaml.safe_load(got)["password"], "name": "app"}, rel
         assert yaml.safe_load(got)["password"].strip() == "<KEY>", (rel, got)
 
 
-def test_a_password_named_in_german_french_or_portuguese_is_redacted(tmp_path):
+@shares_run
+def test_a_password_named_in_german_french_or_portuguese_is_redacted():
     """A password under a name in another language (`passwort`, `kennwort`, `mot_de_passe`, `senha`; their
     labels, `"Passwort"`, `"Mot de passe"`, kept): the names were English only, so each was kept in clear."""
     v = [_fake(ALNUM, 10, 720 + i) + "4k" for i in range(6)]
@@ -1068,7 +1133,7 @@ def test_a_password_named_in_german_french_or_portuguese_is_redacted(tmp_path):
           f'conn.setPasswort("{v[4]}")\nlabel_passwort = "Passwort"\nmot_de_passe_label = "Mot de passe"\nimpasse = "{v[5]}"\n'
           + PY_CODE)
     yml = f"db:\n  passwort: {v[0]}\n  user: app\n  senha: '{v[3]}'\n"
-    kept = _run(tmp_path, {"app/db.py": py, "conf/db.yml": yml}, ("filter.code.data_min_chars=0",))
+    kept = yield {"app/db.py": py, "conf/db.yml": yml}
     want_py = py
     for x in v[:5]:
         want_py = want_py.replace(x, "<KEY>")
@@ -1079,7 +1144,8 @@ def test_a_password_named_in_german_french_or_portuguese_is_redacted(tmp_path):
 # word ("letmein", one of the most common leaked passwords) is one; a form's button or label text ("Submit", "Log in"),
 # a word saying "required" or "changeme" (a placeholder to be replaced) is no credential; a key's or token's name
 # given a plain word is its name, not its value.
-def test_plain_word_passwords_unquoted_given_to_a_setter_or_in_ini_and_properties_are_redacted(tmp_path):
+@shares_run
+def test_plain_word_passwords_unquoted_given_to_a_setter_or_in_ini_and_properties_are_redacted():
     """Leaks on main: a plain-word password unquoted (`.env`'s `DB_PASSWORD=letmein`, a shell's `export`, YAML's
     `password: letmein`: judged as a key's, no digit so kept), given to a setter (`setPassword("letmein")`,
     `set_password("letmein")`) and in INI and Java properties files (no language, no unquoted form). Kept: a
@@ -1091,7 +1157,7 @@ def test_plain_word_passwords_unquoted_given_to_a_setter_or_in_ini_and_propertie
              "app/users.py": 'def make(user):\n    user.set_password("letmein")\n    user.set_password("password")\n' + PY_CODE,
              "conf/db.ini": "[db]\nhost = db.internal\npassword=letmein\nuser = app\n",
              "conf/app.properties": "db.url=jdbc:postgresql://db/app\ndb.password = letmein\ndb.user=app\n"}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want = {p.rsplit("/", 1)[-1]: t.replace("letmein", "<KEY>") for p, t in files.items()}
     assert kept == want
     # a ledger snippet's redaction takes every form in any language: Go's `pwd := a.Package.Dir` (the shell's working
@@ -1101,7 +1167,8 @@ def test_plain_word_passwords_unquoted_given_to_a_setter_or_in_ini_and_propertie
     assert redact_secrets("\tpwd := a.Package.Dir\n\tpassword := cfg.Password\n") == "\tpwd := a.Package.Dir\n\tpassword := cfg.Password\n"
 
 
-def test_a_password_named_in_spanish_russian_polish_turkish_or_cjk_is_redacted(tmp_path):
+@shares_run
+def test_a_password_named_in_spanish_russian_polish_turkish_or_cjk_is_redacted():
     """The scan for a secret's name read ASCII only: `contraseña = "..."`, `пароль = "..."` (any case), `hasło`,
     `şifre`, 密码, パスワード, 비밀번호 kept their values (`mot_de_passe` was taken). A label under them stays."""
     v = ["Xk9" + _fake(ALNUM, 9, 1100 + i) + "7" for i in range(8)]
@@ -1110,14 +1177,15 @@ def test_a_password_named_in_spanish_russian_polish_turkish_or_cjk_is_redacted(t
     js = f'const 密码 = "{v[5]}";\nconst パスワード = "{v[6]}";\nlet 비밀번호 = "{v[7]}";\nconst label = {{contraseña: "Contrasena"}};\n'
     yml = "db:\n  пароль: letmein\n  contraseña: Contrasena\n"
     files = {"app/db.py": py, "web/login.js": js, "conf/db.yml": yml}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     want_py = py.replace("letmein", "<KEY>")
     for x in v:
         want_py, js = want_py.replace(x, "<KEY>"), js.replace(x, "<KEY>")
     assert kept == {"db.py": want_py, "login.js": js, "db.yml": yml.replace("letmein", "<KEY>")}
 
 
-def test_a_secret_key_of_words_and_a_lower_case_wordpress_salt_are_redacted(tmp_path):
+@shares_run
+def test_a_secret_key_of_words_and_a_lower_case_wordpress_salt_are_redacted():
     """Flask's `app.secret_key = "super secret key"` and `SECRET_KEY = '...'` of words with blanks (a key's
     value with a blank was no key's) and wp-config's salts named in lower case (`define('auth_salt', ...)`: the
     scan looked for `_SALT` in upper case) kept their values. A message under the name stays."""
@@ -1125,21 +1193,23 @@ def test_a_secret_key_of_words_and_a_lower_case_wordpress_salt_are_redacted(tmp_
           'HELP_SECRET_KEY = "Enter your secret key"\n' + PY_CODE)
     salt = "k9#mP2q;L7z|x8<y]W(3vQ" + _fake(ALNUM, 30, 1200)
     php = f"<?php\ndefine('auth_salt', '{salt}');\ndefine('logged_in_salt', '{salt}x');\n" + "$x = 1;\n" * 4
-    kept = _run(tmp_path, {"app/web.py": py, "wp-config.php": php}, ("filter.code.data_min_chars=0",))
+    kept = yield {"app/web.py": py, "wp-config.php": php}
     assert kept == {"web.py": py.replace("super secret key", "<KEY>").replace("this is my secret", "<KEY>"),
                     "wp-config.php": php.replace(f"{salt}x", "<KEY>").replace(salt, "<KEY>")}
 
 
-def test_a_forms_button_or_label_under_a_pass_name_is_no_secret(tmp_path):
+@shares_run
+def test_a_forms_button_or_label_under_a_pass_name_is_no_secret():
     """Over-redaction on main: `login_pass = "submit"` (a login form's field value: the plain-word password
     rule took it) went to `<KEY>`; so did `"Log in"`, `"Sign in"`. A real password under the same name goes."""
     py = ('login_pass = "submit"\nLOGIN_PASS = "Log in"\nsignin_pass = "Sign in"\nform_pass = "Cancel"\n'
           'smtp_pass = "letmein"\n' + PY_CODE)
-    kept = _run(tmp_path, {"app/form.py": py}, ("filter.code.data_min_chars=0",))
+    kept = yield {"app/form.py": py}
     assert kept == {"form.py": py.replace("letmein", "<KEY>")}
 
 
-def test_a_type_name_or_a_settings_word_under_a_password_name_is_no_secret(tmp_path):
+@shares_run
+def test_a_type_name_or_a_settings_word_under_a_password_name_is_no_secret():
     """Over-redaction once plain words were judged (secrets60): an API schema's type (`password: string`, Swagger's
     example body `{"password": "string"}`, quoted on main too), a setting's word (`password: prompt`, `default`,
     `keyring`, `show_password: always`), a UI action's label (`show_password: Mostrar`), the shell's OLDPWD and a test's `pass=passing` went to <KEY>. None is a
@@ -1154,13 +1224,14 @@ def test_a_type_name_or_a_settings_word_under_a_password_name_is_no_secret(tmp_p
     ini = "[auth]\npassword = prompt\n[db]\npassword = letmein\n"
     py = 'EXAMPLE = {"username": "string", "password": "string"}\nsmtp_pass = "letmein"\n' + PY_CODE
     files = {"api/spec.yml": yml, "locale/es.yml": es, "play.yml": play, "run.sh": sh, "conf/app.ini": ini, "app/example.py": py}
-    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    kept = yield files
     assert kept == {p.rsplit("/", 1)[-1]: t.replace("letmein", "<KEY>") for p, t in files.items()}
 
 
-def test_an_ini_lines_semicolon_comment_does_not_hide_its_password(tmp_path):
+@shares_run
+def test_an_ini_lines_semicolon_comment_does_not_hide_its_password():
     """A leak: `password = letmein ; prod` in an INI file (";" starts its comments, "#" too) kept its value: only a
     "#" comment was allowed after an unquoted value. PHP's parse_ini_file and git's config read `letmein` alone."""
     ini = "[db]\nhost = db.internal\npassword = letmein ; prod\ntoken = Xk9mP2qLz7Wq ; rotated\n"
-    kept = _run(tmp_path, {"conf/db.ini": ini}, ("filter.code.data_min_chars=0",))
+    kept = yield {"conf/db.ini": ini}
     assert kept == {"db.ini": ini.replace("letmein", "<KEY>").replace("Xk9mP2qLz7Wq", "<KEY>")}

@@ -260,9 +260,10 @@ def test_short_items_edited_in_every_window(corpora, tmp_path):
     print(f"near copies of {len(short)} short WikiText-2 items (two edits in every 13-word window): "
           f"{len(near - kept)}/{len(near)} caught; one edit more: {len(far - kept)}/{len(far)}; "
           f"shared web documents: {len(set(ledger['id']) & {r['id'] for r in web})}/{len(web)}")
-    # the switch concerns the near copies alone: the shared documents need not be matched again
-    kept, ledger = run_web(tmp_path, "off", [r for r in rows if r["id"] in near], evals, "short_item_words = 0")
-    assert kept == near and ledger.is_empty()
+    # the switch concerns the near copies alone: the shared documents need not be matched again,
+    # nor need a run (the run above is the CLI's): the stage's own process with it off
+    kept, ledger, _ = cut_batch(evals, {r["id"]: r["text"] for r in rows if r["id"] in near}, toml={"mode": "remove", "short_item_words": 0})
+    assert set(kept.column("id").to_pylist()) == near and ledger.num_rows == 0
 
 
 def test_near_copy_ledger_cut_and_switch(tmp_path):
@@ -385,13 +386,12 @@ def test_chinese_and_japanese_items_are_matched_by_character(corpora, tmp_path):
     assert len(planted) > 150 and set(ledger["id"]) == set(planted)
     assert set(ledger["rule"]) == {"eval_overlap"}
     # "cut" cuts the item's words, not the whole space-free paragraph: the letters left are the
-    # two host sentences' (punctuation and numbers are not words: one beside the item may go or stay)
-    from curate.schema import make_id
-
-    run_web(tmp_path, "cut", [r for r in rows if r["id"] in planted], evals, 'mode = "cut"')
-    text = dict(pl.read_parquet(tmp_path / "cut" / "text/*.parquet").select("id", "text").iter_rows())
+    # two host sentences' (punctuation and numbers are not words: one beside the item may go or stay).
+    # The stage's own process: the run above is the CLI's, a second costs ~1 CPU-s more
+    kept, _, _ = cut_batch(evals, {r["id"]: r["text"] for r in rows if r["id"] in planted})
+    text = dict(zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()))
     letters = lambda t: re.sub(r"[\W\d_]", "", t)  # noqa: E731
-    assert {i: letters(text[make_id("web", i)]) for i in planted} == {i: letters(t) for i, t in planted.items()}
+    assert {i: letters(text[i]) for i in planted} == {i: letters(t) for i, t in planted.items()}
 
 
 def runs(texts, n: int = 30) -> set:
@@ -454,13 +454,11 @@ def test_cut_thai_glued_to_its_neighbours_leaves_their_letters(corpora, tmp_path
     items, rest, udhr, evals = thai_items(corpora, tmp_path)
     planted = [t for t in items if len(t) >= 100] + udhr
     hosts = {f"plant-{i}": (rest[i % len(rest)], rest[(i + 1) % len(rest)]) for i in range(len(planted))}
-    rows = [{"id": k, "text": a + t + b} for (k, (a, b)), t in zip(hosts.items(), planted)]
-    run_web(tmp_path, "cut", rows, evals, 'mode = "cut"')
-    from curate.schema import make_id
-
-    text = dict(pl.read_parquet(tmp_path / "cut" / "text/*.parquet").select("id", "text").iter_rows())
+    # the stage's own process, as the pipeline calls it (cut mode through the CLI: test_decontaminate_cut.py)
+    kept, _, _ = cut_batch(evals, {k: a + t + b for (k, (a, b)), t in zip(hosts.items(), planted)})
+    text = dict(zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()))
     letters = lambda t: re.sub(r"[\W\d_]", "", t)  # noqa: E731
-    changed = [k for k, (a, b) in hosts.items() if letters(text[make_id("web", k)]) != letters(a + b)]
+    changed = [k for k, (a, b) in hosts.items() if letters(text[k]) != letters(a + b)]
     item_runs = runs(items)
     shares = {k for k, (a, b) in hosts.items() if runs([a, b]) & item_runs}
     assert len(planted) == 180 and len(shares) < 20 and set(changed) <= shares, (len(changed), sorted(set(changed) - shares)[:5])
@@ -658,9 +656,10 @@ def test_a_run_loads_the_evaluation_sets_once(tmp_path, monkeypatch):
     assert (kept, list(ledger["id"]), len(loads)) == ({"k"}, ["q"], 1)
 
 
-def run_book_and_page(tmp: Path, name: str, text: str, evals: Path, toml: str = "") -> tuple[dict, pl.DataFrame]:
+def run_book_and_page(tmp: Path, name: str, text: str, evals: Path, toml: str = "", cli_run: bool = True) -> tuple[dict, pl.DataFrame]:
     """ingest + decontaminate through the CLI on ``text`` as a book file and as a web page:
-    ({domain: text kept}, ledger)."""
+    ({domain: text kept}, ledger). ``cli_run`` False: the config's section as ``config.load``
+    reads it, handed to the stage's own ``process`` on the two documents (no run: ~1 CPU-s less)."""
     (tmp / name).mkdir()
     (tmp / name / "book.txt").write_text(text, encoding="utf-8")
     (tmp / name / "page.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
@@ -669,6 +668,11 @@ def run_book_and_page(tmp: Path, name: str, text: str, evals: Path, toml: str = 
                    f'[[inputs]]\nglob = "{tmp / name / "book.txt"}"\ndomain = "books"\n'
                    f'[[inputs]]\nglob = "{tmp / name / "page.jsonl"}"\ndomain = "web"\n'
                    f'[decontaminate]\n{toml}\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{evals}"\n')
+    if not cli_run:
+        stage = DecontaminateStage(config.load(str(cfg)).stages["decontaminate"]).setup()
+        kept, ledger = stage.process(docs_from_rows([dict(id=d, text=text, domain=d, source=d, path=str(tmp / name / "book.txt"), offset=0,
+                                                          url=None, language=None, meta=None) for d in ("books", "web")]))
+        return dict(zip(kept.column("domain").to_pylist(), kept.column("text").to_pylist())), pl.from_arrow(ledger)
     assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
     kept = dict(pl.read_parquet(tmp / name / "out" / "text/*.parquet").select("domain", "text").iter_rows())
     return kept, pl.read_parquet(tmp / name / "out" / "ledger/*.parquet")
@@ -689,11 +693,12 @@ def test_a_book_loses_the_shared_words_not_the_book(tmp_path):
     kept, ledger = run_book_and_page(tmp_path, "default", text, ev)
     assert set(kept) == {"books"} and kept["books"] == chapter * 80  # the item's line goes, one blank line stays
     assert ledger["domain"].to_list() == ["web"] and ledger["rule"].to_list() == ["eval_overlap"]
-    kept, ledger = run_book_and_page(tmp_path, "remove", text, ev, 'mode = "remove"')
+    # the modes are the config's doing: each other form as config.load reads it, on the stage alone
+    kept, ledger = run_book_and_page(tmp_path, "remove", text, ev, 'mode = "remove"', cli_run=False)
     assert kept == {} and sorted(ledger["domain"]) == ["books", "web"]
-    kept, ledger = run_book_and_page(tmp_path, "table", text, ev, 'mode = {web = "cut"}')  # books keep their default
+    kept, ledger = run_book_and_page(tmp_path, "table", text, ev, 'mode = {web = "cut"}', cli_run=False)  # books keep their default
     assert kept == {"books": chapter * 80, "web": chapter * 80} and ledger.height == 0
-    kept, ledger = run_book_and_page(tmp_path, "table2", text, ev, 'mode = {books = "remove", web = "cut"}')
+    kept, ledger = run_book_and_page(tmp_path, "table2", text, ev, 'mode = {books = "remove", web = "cut"}', cli_run=False)
     assert set(kept) == {"web"} and ledger["domain"].to_list() == ["books"]
     cfg = tmp_path / "bad.toml"
     for mode, error in [('{bokks = "cut"}', "mode.bokks: 'bokks' is not one of web, code, books"),

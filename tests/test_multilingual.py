@@ -57,6 +57,19 @@ def run_langid(tmp_path, name, texts, langid_toml):
     return out
 
 
+def langid_of_config(tmp_path, name, langid_toml) -> LangID:
+    """The langid stage, set up, of a config with ``langid_toml`` in [langid] as `config.load`
+    reads it: where a test's other run is `curate run`'s, this one on the stage alone (a run's
+    Beam costs ~1 CPU-s, whatever its few documents)."""
+    from curate import config
+
+    toml = tmp_path / f"{name}.toml"
+    toml.write_text(f'[run]\noutput = "{tmp_path / name}"\n[langid]\n{langid_toml}')
+    stage = LangID(config.load(str(toml)).stages["langid"])
+    stage.setup()
+    return stage
+
+
 # --- thresholds ------------------------------------------------------------------------------------
 
 
@@ -202,10 +215,10 @@ def test_cli_prior_correction_labels_minority_varieties(corpora, labels, tmp_pat
 
     names = {"ast": "ast", "wln": "wa", "ido": "io", "vec": "vec"}
     texts = {t: s for s, _, t in udhr_documents(corpora, labels) if s in names}
-    found = {}
-    for name, extra in (("plain", ""), ("prior", "prior_correction = 1.0\n")):
-        out = run_langid(tmp_path, name, list(texts), 'languages = "all"\n' + extra)
-        found[name] = {texts[r["text"]]: r["language"] for r in pq.read_table(out / "text").to_pylist()}
+    out = run_langid(tmp_path, "prior", list(texts), 'languages = "all"\nprior_correction = 1.0\n')
+    found = {"prior": {texts[r["text"]]: r["language"] for r in pq.read_table(out / "text").to_pylist()}}
+    # without the option, on the stage alone (its setting through the CLI is the run above)
+    found["plain"] = dict(zip(texts.values(), predictions(langid_of_config(tmp_path, "plain", 'languages = "all"\n'), list(texts))[0]))
     print(f"\nlabels: {found}")
     assert not any(found["plain"][s] == lab for s, lab in names.items())
     assert found["prior"] == names
@@ -457,9 +470,12 @@ def test_cli_uses_shipped_thresholds(corpora, tmp_path):
     paras = [t for g, t, h in lingua_paragraphs(corpora) if g == "hr" and h == "check"][:60]
     kept = {}
     for name, extra in (("shipped", ""), ("single", 'thresholds = ""\n')):
-        out = run_langid(tmp_path, name, paras, 'languages = ["hr"]\n' + extra)
-        kept[name] = pq.read_table(out / "text").num_rows
-        ledger = pq.read_table(out / "ledger").to_pylist()
+        if name == "shipped":  # what the CLI uses unless told: through `curate run`
+            out = run_langid(tmp_path, name, paras, 'languages = ["hr"]\n' + extra)
+            kept[name], ledger = pq.read_table(out / "text").num_rows, pq.read_table(out / "ledger").to_pylist()
+        else:  # the one threshold, as config.load reads the setting, on the stage alone: a run less
+            text, ledger = langid_of_config(tmp_path, name, 'languages = ["hr"]\n' + extra).process(batch(paras))
+            kept[name], ledger = text.num_rows, ledger.to_pylist()
         thresholds = {r["threshold"] for r in ledger if r["rule"] == "language_score_below_threshold"}
         assert thresholds <= {load_thresholds("default")["hr"] if name == "shipped" else 0.65}
     print(f"\nCroatian paragraphs kept: shipped threshold {kept['shipped']}/60, 0.65 {kept['single']}/60")
