@@ -51,7 +51,16 @@ def gcs(emulator, monkeypatch):
     the emulator the way a user does it: STORAGE_EMULATOR_HOST."""
     monkeypatch.setenv(GCS_EMULATOR, emulator)
     fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=emulator.split("://")[1])
-    return fs, f"gs://{BUCKET}/t{next(_prefixes)}"
+    uri = f"gs://{BUCKET}/t{next(_prefixes)}"
+    yield fs, uri
+    forget(fs, uri)
+
+
+def forget(fs, uri: str) -> None:
+    """Delete a test's objects: the emulators' requests (a stat too) cost CPU in proportion to
+    the objects the bucket holds; the module's tests left thousands in it (measured on
+    fake-gcs-server: 100 stats 0.01 CPU-s in an empty bucket, 0.22 beside 3,000 objects)."""
+    fs.delete_dir_contents(_path(uri), missing_dir_ok=True)
 
 
 def _path(uri: str) -> str:
@@ -273,16 +282,20 @@ def test_a_stopped_rerun_leaves_the_previous_output(gcs, tmp_path, fault, rc):
 
 
 @pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
-def test_a_commit_killed_midway_completes_on_next_read(gcs, tmp_path, fault):
+def test_a_commit_killed_midway_completes_on_next_read(gcs, tmp_path, fault, request):
     """Killed while the objects are being moved into place (a move is a copy and a delete per
-    object): whoever reads the output next rolls the commit forward to the new run's output."""
+    object), or just before: whoever reads the output next rolls the commit forward to the new
+    run's output. After the journal: a copy of the module's ``killed_after_journal``."""
     fs, uri = gcs
-    out, clean = f"{uri}/out", f"{uri}/clean"
-    new = pages(tmp_path, 4, "new")
-    assert cli.main(run_args(pages(tmp_path, 3, "old"), out)) == 0
-    assert cli.main(run_args(new, clean)) == 0
-    r = run_cli(run_args(new, out), fault)
-    assert r.returncode == 137, r.stderr[-2000:]
+    if fault == "after_journal":
+        out, clean = _killed_after_journal(fs, uri, request.getfixturevalue("killed_after_journal"))
+    else:
+        out, clean = f"{uri}/out", f"{uri}/clean"
+        new = pages(tmp_path, 4, "new")
+        assert cli.main(run_args(pages(tmp_path, 3, "old"), out)) == 0
+        assert cli.main(run_args(new, clean)) == 0
+        r = run_cli(run_args(new, out), fault)
+        assert r.returncode == 137, r.stderr[-2000:]
     assert f"{commit.STAGING}/{commit.JOURNAL}" in snapshot(fs, out)
     commit.verify_output(out)  # completes the commit
     got, want = snapshot(fs, out), snapshot(fs, clean)
@@ -362,12 +375,27 @@ def test_a_stopped_first_run_leaves_nothing_in_the_bucket(gcs, tmp_path):
 # --- s3:// (an S3-compatible store: moto's server) ----------------------------------------------
 
 
+# `python -m moto.server`, less moto's own cost per request: it lists its package folder (a stat
+# per service, ~180) twice and matches the host against every service's URL patterns, about
+# half the server's CPU a request (measured: 100 small uploads through pyarrow, 1.5 -> 1.05 CPU-s)
+MOTO_SERVER = """
+import functools, sys
+import moto.backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication as app
+from moto.server import main
+modules = tuple(moto.backends.list_of_moto_modules())
+moto.backends.list_of_moto_modules = lambda: modules
+app.get_backend_for_host = functools.lru_cache(maxsize=None)(app.get_backend_for_host)
+main(sys.argv[1:])
+"""
+
+
 @pytest.fixture(scope="module")
 def s3_endpoint():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, "-c", MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -421,7 +449,9 @@ def s3(s3_endpoint, monkeypatch):
                  "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(k, v)
     uri = f"s3://{BUCKET}/t{next(_prefixes)}"
-    return pafs.FileSystem.from_uri(uri)[0], uri
+    fs = pafs.FileSystem.from_uri(uri)[0]
+    yield fs, uri
+    forget(fs, uri)
 
 
 @pytest.fixture(params=["gs", "s3"])
@@ -876,15 +906,33 @@ except Exception as e:
 """
 
 
-def _killed_after_journal(fs, uri, tmp_path):
-    """(an output whose rerun, 3 shards, was killed once its commit was decided, a clean run of that rerun)."""
-    out, clean = f"{uri}/out", f"{uri}/clean"
-    new = pages(tmp_path, 40, "new")
-    assert cli.main(run_args(pages(tmp_path, 30, "old"), out, "--stages", "ingest,tokenize", "--shards", "2")) == 0
-    assert cli.main(run_args(new, clean, "--stages", "ingest,tokenize", "--shards", "3")) == 0
-    r = run_cli(run_args(new, out, "--stages", "ingest,tokenize", "--shards", "3"), "after_journal")
+@pytest.fixture(scope="module")
+def killed_after_journal(emulator, tmp_path_factory):
+    """(an output whose rerun, 3 shards, was killed once its commit was decided, a clean run of
+    that rerun): made once for the module (two runs and a `curate` process: ~4 CPU-s a test
+    before); each test completing it gets its own copy (``_killed_after_journal``)."""
+    tmp, uri = tmp_path_factory.mktemp("killed"), f"gs://{BUCKET}/t{next(_prefixes)}"
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv(GCS_EMULATOR, emulator)
+        fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=emulator.split("://")[1])
+        out, clean = f"{uri}/out", f"{uri}/clean"
+        new = pages(tmp, 40, "new")
+        assert cli.main(run_args(pages(tmp, 30, "old"), out, "--stages", "ingest,tokenize", "--shards", "2")) == 0
+        assert cli.main(run_args(new, clean, "--stages", "ingest,tokenize", "--shards", "3")) == 0
+        r = run_cli(run_args(new, out, "--stages", "ingest,tokenize", "--shards", "3"), "after_journal")
     assert r.returncode == 137, r.stderr[-2000:]
     assert f"{commit.STAGING}/{commit.JOURNAL}" in snapshot(fs, out)
+    return out, clean
+
+
+def _killed_after_journal(fs, uri, killed_after_journal):
+    """(a copy under ``uri`` of ``killed_after_journal``'s killed output, object by object: its
+    journal names files relative to the output; the clean run, read only)."""
+    src, clean = killed_after_journal
+    out = f"{uri}/out"
+    for rel in snapshot(fs, src):
+        fs.copy_file(f"{_path(src)}/{rel}", f"{_path(out)}/{rel}")
+    assert snapshot(fs, out) == snapshot(fs, src) and f"{commit.STAGING}/{commit.JOURNAL}" in snapshot(fs, out)
     return out, clean
 
 
@@ -895,13 +943,13 @@ def _same_output(fs, out, clean):
     commit.verify_output(out)
 
 
-def test_ranks_completing_a_killed_commit_in_a_bucket_at_once(gcs, tmp_path):
+def test_ranks_completing_a_killed_commit_in_a_bucket_at_once(gcs, killed_after_journal):
     """A bucket has no lock: four ranks started at one instant on an output whose rerun was killed
     after deciding its commit each completed it, racing (a move or delete another had just done
     failed NOT_FOUND): 3 of 4 tries left ranks with "the loader cannot complete it here". Each
     step another process did first is done, not an error: every rank reads the completed output."""
     fs, uri = gcs
-    out, clean = _killed_after_journal(fs, uri, tmp_path)
+    out, clean = _killed_after_journal(fs, uri, killed_after_journal)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     at = time.time() + 3  # past every rank's imports
     ranks = [subprocess.Popen([sys.executable, "-c", RANK, out, str(at)], env=env, stdout=subprocess.PIPE, text=True)
@@ -927,13 +975,13 @@ class _Beside:
         return self._fs.delete_file(path)
 
 
-def test_a_process_completing_a_commit_beside_another_keeps_the_new_manifest(gcs, tmp_path, monkeypatch):
+def test_a_process_completing_a_commit_beside_another_keeps_the_new_manifest(gcs, killed_after_journal, monkeypatch):
     """Two processes completing one commit in a bucket: one looked at the output's manifest (the
     old one, to delete), the other completed the whole commit meanwhile (the new manifest in
     place, the staging prefix gone), then the first deleted the new manifest: an output of the
     new files and no manifest.json, unreadable for good. Now the new manifest is put back."""
     fs, uri = gcs
-    out, clean = _killed_after_journal(fs, uri, tmp_path)
+    out, clean = _killed_after_journal(fs, uri, killed_after_journal)
     base = _path(out)
     journal = json.loads(snapshot_bytes(fs, f"{base}/{commit.STAGING}/{commit.JOURNAL}"))
     other = [lambda: commit._apply(fs, base, journal)]
@@ -972,7 +1020,7 @@ class _KilledAfter(_Beside):
     move, delete_dir, create_dir = _step("move"), _step("delete_dir"), _step("create_dir")
 
 
-def test_a_process_killed_after_deleting_the_new_manifest_beside_another_puts_it_back_first(gcs, tmp_path, monkeypatch):
+def test_a_process_killed_after_deleting_the_new_manifest_beside_another_puts_it_back_first(gcs, killed_after_journal, monkeypatch):
     """The window docs/datapath.md named: two processes completing one commit in a bucket, one
     deleting the new manifest as the old one just after the other completed the commit (and
     removed the journal with the staging prefix), then killed before writing it back: the new
@@ -983,7 +1031,7 @@ def test_a_process_killed_after_deleting_the_new_manifest_beside_another_puts_it
     manifest it read in the staging prefix was moved in meanwhile right after its delete, and
     writes it back before any other step: killed at its next step, the output is whole."""
     fs, uri = gcs
-    out, clean = _killed_after_journal(fs, uri, tmp_path)
+    out, clean = _killed_after_journal(fs, uri, killed_after_journal)
     base = _path(out)
     journal = json.loads(snapshot_bytes(fs, f"{base}/{commit.STAGING}/{commit.JOURNAL}"))
     other = [lambda: commit._apply(fs, base, journal)]

@@ -121,8 +121,9 @@ def test_a_worker_that_cannot_see_a_local_input_is_one_line(tmp_path):
     out = tmp_path / "out"
     with services(tmp_path, hiding(tmp_path / "demo" / "raw")) as args:
         # as a user runs it: Beam logs the job's error on the root logger, outside capsys
-        res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off", *args],
-                             capture_output=True, text=True, timeout=300)
+        # ingest alone: the stage that reads the inputs (the later ones cost ~2 CPU-s to build and ship)
+        res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off",
+                              "--stages", "ingest", *args], capture_output=True, text=True, timeout=300)
     assert res.returncode == 1, res.stderr
     err = [line for line in res.stderr.splitlines() if "apitools" not in line]
     assert len(err) == 1, err
@@ -138,7 +139,7 @@ def test_no_worker_pool_at_the_address_is_one_line(tmp_path):
     yet, a wrong port) was a 61-line traceback ending in grpc's UNAVAILABLE."""
     cfg = demo.write_demo(str(tmp_path / "demo"))
     out, port = tmp_path / "out", free_port()
-    res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off",
+    res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off", "--stages", "ingest",
                           "--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=EXTERNAL",
                           f"--environment_config=localhost:{port}"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 1, res.stderr
@@ -170,7 +171,8 @@ def test_a_worker_killed_mid_run_is_one_line(tmp_path, where):
     cfg.write_text(cfg.read_text() + '\n[filter.custom]\nkiller = "killer:kill_my_worker"\n')
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(rules), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    cmd = [sys.executable, "-m", "curate", "run", str(cfg), "--output", str(out), "--progress", "off"]
+    # the stages up to the rule's (filter): those after it would be built and shipped, never reached
+    cmd = [sys.executable, "-m", "curate", "run", str(cfg), "--output", str(out), "--progress", "off", "--stages", "ingest,filter"]
     with (services(tmp_path, job_service=False, pythonpath=rules) if where == "pool" else contextlib.nullcontext(
             ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])) as args:
         res = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=180, env=env)
@@ -215,8 +217,9 @@ def test_a_local_output_the_workers_write_elsewhere_is_one_line(tmp_path):
     (tmp_path / "outs").mkdir()
     out = tmp_path / "outs" / "corpus"
     with services(tmp_path, hiding(tmp_path / "outs"), job_service=False) as args:
-        res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off", *args],
-                             capture_output=True, text=True, timeout=300)
+        # ingest alone: the workers write its output as they would any stage's
+        res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off",
+                              "--stages", "ingest", *args], capture_output=True, text=True, timeout=300)
     assert res.returncode == 1, res.stderr
     err = [line for line in res.stderr.splitlines() if "apitools" not in line]
     assert err == [f"curate: the runner's workers wrote the output where this machine does not see it ({out}/.curate-staging "
@@ -249,7 +252,7 @@ def test_ctrl_c_under_multi_processing_is_one_line(tmp_path):
     env = {**os.environ, "CURATE_TEST_MARK": str(mark),
            "PYTHONPATH": os.pathsep.join([str(rules), *filter(None, [os.environ.get("PYTHONPATH")])])}
     proc = subprocess.Popen([sys.executable, "-m", "curate", "run", str(cfg), "--output", str(out), "--progress", "off",
-                             "--direct_num_workers=2", "--direct_running_mode=multi_processing"],
+                             "--stages", "ingest,filter", "--direct_num_workers=2", "--direct_running_mode=multi_processing"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         deadline = time.time() + 120

@@ -6,9 +6,11 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -69,14 +71,38 @@ def test_manifest_listing_a_changed_file_is_refused(tmp_path):
         commit.verify_output(str(out))
 
 
+def gzip_of_zeros(path: Path, mib: int) -> None:
+    """``mib`` MiB of zeros as one gzip member, deflated in 2 MiB: each MiB ends in a full flush,
+    which empties the compressor's window, so every MiB after the first deflates to the same
+    bytes (gzip.open deflating the whole GiB took 1.6 CPU-s, this 0.3); the trailer's CRC-32 and
+    length are the whole stream's (`gzip -t` passes it)."""
+    chunk = bytes(1 << 20)
+    c = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: a gzip header and trailer
+    first = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)  # after the header
+    again = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    assert again == c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(chunk, crc)
+    with open(path, "wb") as f:
+        f.write(first)
+        for _ in range(mib - 1):
+            f.write(again)
+        f.write(c.flush()[:-8] + struct.pack("<II", crc, (mib << 20) & 0xFFFFFFFF))  # the last block, then our trailer
+
+
+def test_gzip_of_zeros_is_the_zeros(tmp_path):
+    """The helper above: a gzip stream that decompresses to its MiBs of zeros, its CRC and
+    length checked by the gzip module as it reaches the end."""
+    gzip_of_zeros(tmp_path / "z.gz", 3)
+    assert gzip.decompress((tmp_path / "z.gz").read_bytes()) == bytes(3 << 20)
+
+
 def test_gigabyte_of_zeros_is_quarantined_within_limits(tmp_path):
-    """1 GB of zeros gzipped (~1 MB on disk): quarantined at the configured limit, memory bounded."""
+    """1 GB of zeros gzipped (~5 MB on disk): quarantined at the configured limit, memory bounded."""
     bomb = tmp_path / "in" / "zeros.jsonl.gz"
     bomb.parent.mkdir()
-    chunk = b"\0" * (1 << 20)
-    with gzip.open(bomb, "wb", compresslevel=1) as f:
-        for _ in range(1024):
-            f.write(chunk)
+    gzip_of_zeros(bomb, 1024)
     out = tmp_path / "out"
     code = (
         "import sys\n"
