@@ -53,14 +53,16 @@ def test_curate_run_from_a_read_only_install_with_no_writable_home(tmp_path):
 
     def run(out: str) -> subprocess.CompletedProcess:
         cmd = [sys.executable, "-W", "always", "-m", "curate", "run", "--input", str(data), "--domain", "web",
-               "--output", str(tmp_path / out), "--stages", "ingest,filter,dedup"]
+               "--output", str(tmp_path / out), "--stages", "ingest,dedup"]
         return subprocess.run(prefix + cmd, cwd=site, env=env, capture_output=True, text=True, timeout=600)
 
     first = run("out1")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "cannot cache" not in first.stderr and "NumbaWarning" not in first.stderr, first.stderr[-3000:]
     cached = sorted(p for p in tmp.rglob("*") if p.suffix in (".nbi", ".nbc"))
-    assert cached, "no compiled kernel was cached"
+    # dedup (not filter: its five kernels cost ~16 of the test's 27 CPU-s cold) compiles kernels of both packages
+    # that pick a cache on import: minhash's, and the filters' secrets scan (the run's snippets are redacted)
+    assert {p.parent.name.split("_")[0] for p in cached} == {"dedup", "filters"}, cached
     stamps = {p: p.stat().st_mtime_ns for p in cached}
     second = run("out2")  # the kernels come from the cache: none is compiled and written again
     assert second.returncode == 0, second.stderr[-3000:]
