@@ -51,6 +51,18 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture
+def one_process_runs(monkeypatch):
+    """In-process runs whose run.workers is the default 0 run their steps in this process, not
+    in a pool of one forked worker a core: for a test's few documents the pool's start and
+    feeding (~0.6 CPU-s a run) cost more than the run. Outputs are the same bytes either way
+    (test_cli's test_workers_option); a run given --workers N still gets N, a `curate`
+    subprocess its pool, and tests/test_pool.py tests the pool itself."""
+    from pipelines import pipeline, pool
+
+    monkeypatch.setattr(pipeline, "pool_workers", lambda run, local: pool.workers(run, local) if run.get("workers") else 1)
+
+
+@pytest.fixture
 def deny_writes():
     """``deny_writes(folder, code)``: this process may not write under ``folder``, every open
     for writing there refused with ``code``: EROFS (a read-only mount) or EACCES (another user's

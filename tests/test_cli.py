@@ -29,6 +29,7 @@ from curate.schema import DOMAINS, STAGES
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # ~140 in-process runs of a few documents
 
 # Written for these tests: one page per language, long enough for a confident fastText label.
 PAGES = {
@@ -50,6 +51,7 @@ def pages(tmp_path) -> Path:
 
 def run_cli(*args) -> int:
     return cli.main([str(a) for a in args])
+
 
 
 @pytest.fixture(scope="module")

@@ -365,7 +365,16 @@ def curate(args, rules: Path, check=True) -> subprocess.CompletedProcess:
     return r
 
 
-def test_cli_run_audit_rerun_and_failure(tmp_path):
+def audit(args, capsys) -> str:
+    """`curate audit ...` in this process (it runs no rule: no module of the user's to import)."""
+    from curate import cli
+
+    capsys.readouterr()
+    assert cli.main(["audit", *args]) == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def test_cli_run_audit_rerun_and_failure(tmp_path, capsys):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "cli_rules.py").write_text(RULES_V1)
@@ -384,10 +393,12 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     assert sorted((r["source_id"], r["rule"], r["value"]) for r in ledger) == [("w4", "emoji", 4.0), ("w5", "emoji", 5.0)]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stats"]["filter.removed.emoji"] == 2  # the code file, 9 emoji, is out of the rule's domains
-    why = curate(["audit", str(out), "--why", "w5"], rules).stdout
+    # the runs are `curate` processes (each edit of the rule is a new interpreter's, as a user's);
+    # the audits, which import no rule, run here
+    why = audit([str(out), "--why", "w5"], capsys)
     assert "removed at filter by emoji (value 5, threshold –)" in why, why
-    assert "emoji: 2 documents removed" in curate(["audit", str(out), "--rule", "emoji"], rules).stdout
-    curate(["audit", str(out)], rules)  # the report's counts by stage and rule
+    assert "emoji: 2 documents removed" in audit([str(out), "--rule", "emoji"], capsys)
+    audit([str(out)], capsys)  # the report's counts by stage and rule
     summary = json.loads((out / "stats" / "summary.json").read_text())
     assert summary["removed"]["by_stage"]["filter"]["rules"]["emoji"]["by_domain"] == {"web": 2}
 
@@ -406,7 +417,7 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     r = curate(args, rules)
     assert "made with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
     assert pq.read_table(out / "ledger").num_rows == 4
-    compare = curate(["audit", str(out), "--compare", str(tmp_path / "old")], rules).stdout
+    compare = audit([str(out), "--compare", str(tmp_path / "old")], capsys)
     assert "config: 1 setting differs\n  user_code.filter.custom.emoji.sha256: " in compare, compare
 
     # a rule that fails on a batch: one line naming it, exit 1, the output as it was

@@ -18,6 +18,7 @@ import zstandard
 from curate import cli
 from curate.schema import make_id
 
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # in-process runs of a few documents each
 BOM = b"\xef\xbb\xbf"
 # curate's CLI where no file may grow past 4,000 bytes (RLIMIT_FSIZE): a full TMPDIR, in small
 SMALL_FILES = ("import resource, signal, sys\nfrom curate import cli\n"

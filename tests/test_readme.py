@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCKS = [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)^```", README, re.M | re.S)]
 
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # the in-process runs that make an example's input
+
 # block marker -> how it is tested (test name) or why it is not run
 EXAMPLES = {
     ".venv/bin/curate demo": "demo fixture (the install steps before it need a network)",
