@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -74,6 +75,13 @@ def out(base) -> Path:
     return run(base, "ingest,filter,linededup,decontaminate", "out")
 
 
+@pytest.fixture(scope="module")
+def ingest_only(base) -> Path:
+    """An output written before the edits column (a run of ingest alone, which has none): one run
+    for the three tests that read it (a test that writes into it works on a copy)."""
+    return run(base, "ingest", "old")
+
+
 def removed_by_diff(before: str, after: str) -> str:
     """The characters of ``before`` a diff finds missing from ``after``."""
     ops = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
@@ -128,10 +136,11 @@ def test_audit_sums_the_edits_and_why_names_them(base, out):
     assert "cut by" not in why[next(k for k in why if k != book["id"])]  # an unchanged page: kept, nothing more
 
 
-def test_an_output_without_the_column_still_audits(base, out):
+def test_an_output_without_the_column_still_audits(ingest_only, out, tmp_path):
     """An output written before the column (here: a run of ingest alone, which has none)
     audits, is compared and answers --why."""
-    old = run(base, "ingest", "old")
+    old = tmp_path / "old"
+    shutil.copytree(ingest_only, old)  # the audit writes its report into it
     assert "edits" not in pl.read_parquet(old / "text" / "*.parquet").columns
     r = curate("audit", old)
     assert r.returncode == 0, r.stderr
@@ -143,14 +152,14 @@ def test_an_output_without_the_column_still_audits(base, out):
     assert "changed inside kept documents: not recorded before (no edits column" in r.stdout, r.stdout
 
 
-def test_older_and_newer_text_files_read_together_as_the_readme_says(base, out):
+def test_older_and_newer_text_files_read_together_as_the_readme_says(ingest_only, out):
     """text/ files without the column beside files with it: the README's three readers keep
     every row and every entry (an older file first, where the first file's columns would rule)."""
     import duckdb
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    old = run(base, "ingest", "old_reader")
+    old = ingest_only
     files = sorted(map(str, (old / "text").glob("*.parquet"))) + sorted(map(str, (out / "text").glob("*.parquet")))
     new = pl.read_parquet(out / "text" / "*.parquet")
     rows, entries = len(pl.read_parquet(old / "text" / "*.parquet")) + new.height, new["edits"].list.len().sum()
@@ -303,11 +312,11 @@ def test_a_second_run_over_curates_own_text_keeps_what_the_first_one_said(tmp_pa
                                       f"(meta.earlier_edits): rewritten by filter c4_lines (c4_lines_removed 1, {c4['chars']} chars)"), r.stdout
 
 
-def test_a_corpus_of_old_and_new_text_files_counts_the_old_ones_unknown(base, out, tmp_path):
+def test_a_corpus_of_old_and_new_text_files_counts_the_old_ones_unknown(ingest_only, out, tmp_path):
     """`--corpus` over text/ files with the edits column and older ones without it: the older
     files' documents are not known to be unchanged (their run recorded no changes), so they are
     counted apart (``documents_not_recorded``) and the report says so; they read as unchanged."""
-    old = run(base, "ingest", "old_corpus")
+    old = ingest_only
     new_text = pl.read_parquet(out / "text" / "*.parquet")
     old_rows = pl.read_parquet(old / "text" / "*.parquet").height
     r = curate("audit", "--corpus", old / "text" / "*.parquet", "--corpus", out / "text" / "*.parquet", "--output", tmp_path / "a")

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def curate(*args, cwd=None) -> subprocess.CompletedProcess:
     """`curate ARGS` run in this process (cli.main, its stdout and stderr caught), as test_cli
-    runs it: a subprocess paid Python's and Beam's imports each time (2-3 s of CPU). With a
+    runs it: a subprocess paid Python's and Beam's imports each time (2-3 s of CPU); a run with
+    --workers 1 unless it names its workers or runner. With a
     cwd (a relative path given as a user would), a subprocess started there."""
     args = [str(a) for a in args]
     if cwd is not None:
@@ -31,6 +32,10 @@ def curate(*args, cwd=None) -> subprocess.CompletedProcess:
 
     from curate import cli
 
+    if args[:1] == ["run"] and not any(a.startswith(("--workers", "--runner", "--direct")) for a in args):
+        # its steps in this process: a pool of workers forked from pytest's costs ~2.5 CPU-s a run,
+        # and run.workers changes no output byte (test_determinism) nor the config's content
+        args += ["--workers", "1"]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:

@@ -44,7 +44,9 @@ def run(tmp: Path, rows_by_domain: dict, toml: str = "", stages: str = "ingest,l
         inputs += f'[[inputs]]\nglob = "{p}"\ndomain = "{domain}"\nsource = "{domain}"\n'
     cfg = tmp / "run.toml"
     cfg.write_text(f'[run]\noutput = "{tmp / "out"}"\nstages = {json.dumps(stages.split(","))}\n{inputs}{toml}')
-    assert cli.main(["run", str(cfg), "--progress", "off", *extra]) == 0
+    # --workers 1: the steps in this process (a pool forked from pytest's costs ~2.5 CPU-s a run;
+    # run.workers changes no output byte: test_determinism)
+    assert cli.main(["run", str(cfg), "--progress", "off", "--workers", "1", *extra]) == 0
     return tmp / "out"
 
 
@@ -134,7 +136,7 @@ def test_books_and_code_untouched_by_default(corpora, tmp_path):
                    f'[[inputs]]\nglob = "{corpora / "books"}/**/*.txt"\ndomain = "books"\n'
                    f'[[inputs]]\nglob = "{tmp_path / "code.jsonl"}"\ndomain = "code"\n'
                    f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n')
-    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+    assert cli.main(["run", str(cfg), "--progress", "off", "--workers", "1"]) == 0
     text = pl.read_parquet(tmp_path / "out/text/*.parquet")
     by = text.group_by("domain").agg(pl.len(), pl.col("linededup_lines").sum(), pl.col("linededup_chars").sum()).sort("domain")
     counts = {d: (n, lines, chars) for d, n, lines, chars in by.rows()}

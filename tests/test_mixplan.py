@@ -293,8 +293,10 @@ SHARDS_AND_BATCHES = ("[dedup]\nbucket_shards = 16\njoin_shards = 3\n[linededup]
                       "[urldedup]\nbucket_shards = 16\njoin_shards = 3\n[limits]\nbatch_size = 7\nsplit_bytes = 300000\n")
 
 
-@pytest.mark.parametrize("toml", ["[dedup]\nhot_bucket = 0\n", SHARDS_AND_BATCHES, "[tokenize]\nthreads = 1\n"],
-                         ids=["hot_bucket", "shards_and_batches", "tokenize_threads"])
+HOW_IT_RUNS = {"hot_bucket": "[dedup]\nhot_bucket = 0\n", "shards_and_batches": SHARDS_AND_BATCHES, "tokenize_threads": "[tokenize]\nthreads = 1\n"}
+
+
+@pytest.mark.parametrize("toml", HOW_IT_RUNS.values(), ids=HOW_IT_RUNS)
 def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, capsys, toml):
     """dedup.hot_bucket changes where a bucket is compared, not which documents are removed (its
     default went from 0 to 50,000): a config of the run's own with another value was refused
@@ -303,13 +305,23 @@ def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, c
     another config, and the tokens' config_hash changed (a training job's saved loader state is
     refused then). Now it plans as the run's own config does, and the rerun is the same output.
     So do the shuffles' shard counts, the readers' batch and byte-range sizes and tokenize's
-    encoder threads (a cluster run sets 1: it was another config, tokens.json's hash changed)."""
-    out = copy_of(base, tmp_path)
+    encoder threads (a cluster run sets 1: it was another config, tokens.json's hash changed).
+    The rerun: test_a_rerun_differing_only_in_how_it_runs_is_the_same_output."""
     other = tmp_path / "other.toml"
     other.write_text(base[0].read_text() + toml)
-    code, plan, err = mix(capsys, out, other)
+    code, plan, err = mix(capsys, base[1], other)  # reads the output, changes nothing
     assert code == 0, err
-    assert mix(capsys, out)[1].splitlines()[1:] == plan.splitlines()[1:]  # the first names the config, the time taken
+    assert mix(capsys, base[1])[1].splitlines()[1:] == plan.splitlines()[1:]  # the first names the config, the time taken
+
+
+def test_a_rerun_differing_only_in_how_it_runs_is_the_same_output(base, tmp_path, capsys):
+    """The rerun of test_a_config_differing_only_in_how_dedup_runs_is_the_runs: one rerun with
+    every how-it-runs setting there changed at once (a rerun costs ~3 CPU-s; each setting alone
+    was a rerun of its own) is the same output, tokens.json's config_hash included."""
+    out = copy_of(base, tmp_path)
+    other = tmp_path / "other.toml"
+    every = SHARDS_AND_BATCHES.replace("[dedup]\n", HOW_IT_RUNS["hot_bucket"], 1) + HOW_IT_RUNS["tokenize_threads"]
+    other.write_text(base[0].read_text() + every)
     tokens = (out / "tokens.json").read_bytes()  # its config_hash: a training job's saved loader state checks it
     assert cli.main(["run", str(other), "--stages", STAGES, "--progress", "off", "--output", str(out)]) == 0
     assert "replaced the previous output" not in capsys.readouterr().err

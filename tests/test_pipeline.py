@@ -20,6 +20,11 @@ def run_cli(*args) -> int:
     return cli.main([str(a) for a in args])
 
 
+# a run whose pool is not what its test checks, in pytest's process: two workers forked from it cost
+# ~2.5 CPU-s a run, and run.workers changes no output byte (test_determinism's pooled3)
+ONE_PROCESS = ("--workers", "1")
+
+
 def table(out: Path, kind: str) -> pl.DataFrame:
     return pl.read_parquet(str(out / kind / "*.parquet"))
 
@@ -53,7 +58,7 @@ def test_ingest_only_accounts_for_every_record(tmp_path, small_inputs, monkeypat
     rebuilt = []
     monkeypatch.setattr(beam.Pipeline, "from_runner_api", lambda *a, **k: rebuilt.append(a) or 1 / 0)
     out = tmp_path / "out"
-    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest") == 0
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest", *ONE_PROCESS) == 0
     assert not offered and not rebuilt
     text, ledger, quar = table(out, "text"), table(out, "ledger"), table(out, "quarantine")
     assert (text.height, ledger.height, quar.height) == (80, 1, 1)
@@ -129,7 +134,8 @@ def test_ids_and_files_do_not_depend_on_input_order_or_workers(tmp_path, small_i
 def test_rerun_into_same_dir_replaces_outputs(tmp_path, small_inputs):
     out = tmp_path / "out"
     for shards in ("4", "2"):
-        assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest", "--shards", shards) == 0
+        assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest", "--shards", shards,
+                       *ONE_PROCESS) == 0
     assert sorted(p.name for p in (out / "text").iterdir()) == ["part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]
 
 
@@ -226,7 +232,7 @@ def test_manifest_records_the_packages_that_make_the_output_and_imports_none(tmp
     import sys
 
     out = tmp_path / "out"
-    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest") == 0
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest", *ONE_PROCESS) == 0
     versions = commit.read_manifest(str(out))["versions"]
     assert {"curate", "python", "apache_beam", "pyarrow", "numpy", "fasttext", "resiliparse", "tiktoken"} <= set(versions)
     assert "datasketch" not in versions
@@ -247,12 +253,13 @@ def test_manifest_records_the_text_deciding_packages_and_the_extractor_a_config_
     # pycld2 (the test extra installs it; trafilatura, the other optional one, is not installed in CI)
     cfg.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest", "langid"]\n[langid]\ndetector = "fasttext+cld2"\n'
                    f'[[inputs]]\nglob = "{small_inputs / "*.jsonl"}"\ndomain = "web"\n')
-    assert run_cli("run", cfg) == 0
+    assert run_cli("run", cfg, *ONE_PROCESS) == 0
     versions = commit.read_manifest(str(out))["versions"]
     assert versions["regex"] == importlib.metadata.version("regex")
     assert versions["charset_normalizer"] == importlib.metadata.version("charset-normalizer")
     assert versions["pycld2"] == importlib.metadata.version("pycld2")
-    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", tmp_path / "o2", "--stages", "ingest,langid") == 0
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", tmp_path / "o2", "--stages", "ingest,langid",
+                   *ONE_PROCESS) == 0
     assert "pycld2" not in commit.read_manifest(str(tmp_path / "o2"))["versions"]  # the default detector: not used
     from types import SimpleNamespace
 

@@ -184,7 +184,9 @@ def build_corpus(root: Path, corpora: Path, per_domain: int = 3400, size: int = 
 
 def write_config(path: Path, inputs: Path, out: Path, body: str, shards: int = 4) -> Path:
     ins = "".join(f'[[inputs]]\nglob = "{inputs}/{d}.jsonl"\ndomain = "{d}"\nsource = "{d}-src"\n' for d in ("web", "code", "books"))
-    path.write_text(f'[run]\noutput = "{out}"\nshards = {shards}\n{ins}\n{body}\n')
+    # workers = 1: the run in pytest's process (no pool forked from it, ~2.5 CPU-s a run; run.workers
+    # changes no output byte: test_determinism)
+    path.write_text(f'[run]\noutput = "{out}"\nshards = {shards}\nworkers = 1\n{ins}\n{body}\n')
     return path
 
 
@@ -289,7 +291,7 @@ def test_the_audit_shows_each_sources_target_and_achieved_share(tmp_path, capsys
     out = tmp_path / "out"
     ins = "".join(f'[[inputs]]\nglob = "{tmp_path}/in/{n}.jsonl"\ndomain = "{d}"\nsource = "{n}"\n' for n, d in (("a", "web"), ("b", "web"), ("code", "code")))
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[run]\noutput = "{out}"\nshards = 2\n{ins}[rebalance]\ntargets = {{web = 0.6, code = 0.4}}\n'
+    cfg.write_text(f'[run]\noutput = "{out}"\nshards = 2\nworkers = 1\n{ins}[rebalance]\ntargets = {{web = 0.6, code = 0.4}}\n'
                    "sources = {web = {a = 0.5, b = 0.5}}\n")
     assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize", "--progress", "off"]) == 0
     # the run's own summary sets the achieved mix beside the target
@@ -393,7 +395,7 @@ def test_language_targets_split_a_domains_share(tmp_path, capsys):
     src = multilingual_input(tmp_path / "web.jsonl")
     out = tmp_path / "out"
     cfg = tmp_path / "c.toml"
-    base = f'[run]\noutput = "{out}"\nshards = 2\n[[inputs]]\nglob = "{src}"\ndomain = "web"\nsource = "crawl"\n'
+    base = f'[run]\noutput = "{out}"\nshards = 2\nworkers = 1\n[[inputs]]\nglob = "{src}"\ndomain = "web"\nsource = "crawl"\n'
     base += '[langid]\nlanguages = ["en", "de", "fr", "es"]\n[rebalance]\n'
     cfg.write_text(base + 'targets = {web = 1.0}\nlanguages = {web = {en = 0.5, de = 0.2, fr = 0.2, "*" = 0.1}}\n')
     assert cli.main(["run", str(cfg), "--stages", "ingest,langid,rebalance,tokenize", "--progress", "off"]) == 0
