@@ -439,7 +439,8 @@ def _rows(edges):
     return sorted(set(zip(*(edges.column(c).to_pylist() for c in edges.schema.names))))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 100 examples (300 until ci6: ~10 CPU-s)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_hot_case())
 def test_hot_buckets_give_bucket_edges_star(case):
     """The centers found by top-1 passes over pieces, and each member compared with them in its

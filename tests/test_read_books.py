@@ -566,13 +566,15 @@ def test_mostly_utf8_counts_as_a_decoders_errors_do():
     """_mostly_utf8 counts UTF-8 letters by their lead bytes and stray bytes by length; on
     random bytes, UTF-8 pieces among them and a character cut at the end, its answer is that of
     the counts a plain decoder gives."""
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import example, given, settings, strategies as st
 
     from curate.readers.common import _mostly_utf8
 
     piece = st.one_of(st.binary(max_size=4), st.text(max_size=4).map(lambda t: t.encode("utf-8", "surrogatepass")))
 
-    @settings(max_examples=3000, deadline=None, derandomize=True)
+    # 1000 examples (3000 until ci6: ~12 CPU-s); the input that found 3022e15's bug is kept
+    @settings(max_examples=1000, deadline=None, derandomize=True)
+    @example([b"\xc2\x80"], "\u00e9", 1)  # b"\xc2\x80\xc3": a character cut at the end
     @given(st.lists(piece, max_size=12), st.sampled_from(["é", "日", "😀"]), st.integers(0, 4))
     def check(pieces, last, cut):
         data = b"".join(pieces) + last.encode()[:cut]
