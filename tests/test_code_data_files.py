@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from curate import cli
 
@@ -47,16 +48,32 @@ def _tree(root: Path) -> Path:
     return root / "repo"
 
 
-def _removed(out: Path) -> dict:
-    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
-    return dict(zip(ledger["path"].to_list(), ledger["rule"].to_list()))
-
-
-def test_source_tree_data_lock_and_xml_files(tmp_path):
-    repo, out = _tree(tmp_path), tmp_path / "out"
-    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    """The four source-tree tests run the same command (ingest,filter, the default config): one
+    run over a folder holding each test's repository in a folder of its own, shared by them
+    (a pipeline run is most of such a test's CPU). Returns (text, ledger) of one repository, its
+    paths relative to it as a run over that repository alone writes them."""
+    root = tmp_path_factory.mktemp("trees")
+    for name, make in (("lock", _tree), ("markup", _markup_tree), ("gen", _generated_tree), ("data", _data_tree)):
+        make(root / "all" / name)
+    out = root / "out"
+    assert cli.main(["run", "--input", str(root / "all"), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
                      "--output", str(out), "--progress", "off"]) == 0
-    removed = _removed(out)
+    text, ledger = (pl.read_parquet(str(out / kind / "*.parquet")) for kind in ("text", "ledger"))
+    assert {p.split("/repo/")[0] for p in pl.concat([text["path"], ledger["path"]])} == {"lock", "markup", "gen", "data"}
+
+    def repo(name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        prefix = f"{name}/repo/"
+        return tuple(df.filter(pl.col("path").str.starts_with(prefix)).with_columns(pl.col("path").str.slice(len(prefix)))
+                     for df in (text, ledger))
+
+    return repo
+
+
+def test_source_tree_data_lock_and_xml_files(trees):
+    kept, ledger = trees("lock")
+    removed = dict(zip(ledger["path"].to_list(), ledger["rule"].to_list()))
     assert removed == {
         "src/tiny.json": "code_data_min_chars",
         "package-lock.json": "lock_file",
@@ -65,7 +82,6 @@ def test_source_tree_data_lock_and_xml_files(tmp_path):
         "fixtures/users.json": "code_data_max_chars",
         "res/layout.xml": "code_xml_declaration",
     }
-    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     assert dict(zip(kept["path"].to_list(), kept["language"].to_list())) == {
         "src/app.py": "python", "package.json": "json", ".github/workflows/ci.yml": "yaml", "res/style.xsl": "xslt"}
     assert kept.filter(pl.col("path") == "src/app.py")["text"][0] == PY  # tabs, spaces, final newline kept
@@ -98,35 +114,35 @@ def _paragraph(k: int, words: int) -> str:
     return " ".join(vocab[(k * 7 + i) % len(vocab)] for i in range(words)) + "."
 
 
-def test_markup_and_prose_files_keep_long_lines(tmp_path):
-    """StarCoder2's long-line filters spare HTML, JSON, Markdown, TeX and XML (only a line over
-    100,000 characters removes them): a README written with one line per paragraph (editors that
-    soft-wrap) was removed as `minified` at ingest, an API page with one long table row by
-    `code_max_line_length` (1,000). Code keeps its limits."""
-    root = tmp_path / "repo"
+def _readme() -> str:
+    return "# Tool\n\n" + "\n\n".join(_paragraph(k, 60) for k in range(8)) + "\n"  # mean line > 200
+
+
+def _markup_tree(root: Path) -> None:
+    root = root / "repo"
     (root / "docs").mkdir(parents=True)
-    readme = "# Tool\n\n" + "\n\n".join(_paragraph(k, 60) for k in range(8)) + "\n"  # mean line > 200
+    readme = _readme()
     api = "# API\n\n| option | meaning |\n|---|---|\n| `--x` | " + _paragraph(1, 220) + " |\n" + "".join(
         f"\n## Section {k}\n\n{_paragraph(k, 10)}\n" for k in range(20))  # one 1,100-char row, short mean
     (root / "README.md").write_text(readme)
     (root / "docs" / "api.md").write_text(api)
     (root / "docs" / "dump.md").write_text("x" * 100_001 + "\n")
     (root / "wide.py").write_text("".join(f"value_{k} = compute({', '.join(f'arg{j}' for j in range(20))})\n" for k in range(30)))
-    out = tmp_path / "out"
-    assert cli.main(["run", "--input", str(root), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
-                     "--output", str(out), "--progress", "off"]) == 0
-    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+
+
+def test_markup_and_prose_files_keep_long_lines(trees):
+    """StarCoder2's long-line filters spare HTML, JSON, Markdown, TeX and XML (only a line over
+    100,000 characters removes them): a README written with one line per paragraph (editors that
+    soft-wrap) was removed as `minified` at ingest, an API page with one long table row by
+    `code_max_line_length` (1,000). Code keeps its limits."""
+    kept, ledger = trees("markup")
     assert {p: (r, t) for p, r, t in ledger.select("path", "rule", "threshold").iter_rows()} == {
         "docs/dump.md": ("code_max_line_length", 100_000), "wide.py": ("code_mean_line_length", 100)}
-    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     assert sorted(kept["path"].to_list()) == ["README.md", "docs/api.md"]
-    assert kept.filter(pl.col("path") == "README.md")["text"][0] == readme
+    assert kept.filter(pl.col("path") == "README.md")["text"][0] == _readme()
 
 
-def test_generated_files_are_told_by_a_head_comment(tmp_path):
-    """`code_autogenerated` removes a file whose head comment says a tool wrote it, not a README
-    or a module whose first lines talk about generated things (any "generated by" in the first 5
-    lines removed them before)."""
+def _generated_tree(root: Path) -> None:
     files = {
         "README.md": "# Palette\n\nThe colours are generated by `palette.py` from `colours.csv`.\n",
         "palette.py": '"""Palettes: the list generated by make() is sorted by hue."""\n\n\ndef make(n):\n    return list(range(n))\n',
@@ -135,12 +151,17 @@ def test_generated_files_are_told_by_a_head_comment(tmp_path):
         "docs/api.md": "<!-- This file is generated by docgen. Do not edit. -->\n# API\n\nCall `make(n)`.\n",
     }
     for rel, text in files.items():
-        (tmp_path / "repo" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "repo" / rel).write_text(text)
-    out = tmp_path / "out"
-    assert cli.main(["run", "--input", str(tmp_path / "repo"), "--domain", "code", "--format", "source",
-                     "--stages", "ingest,filter", "--output", str(out), "--progress", "off"]) == 0
-    assert _removed(out) == {"colours.go": "code_autogenerated", "docs/api.md": "code_autogenerated"}
+        (root / "repo" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "repo" / rel).write_text(text)
+
+
+def test_generated_files_are_told_by_a_head_comment(trees):
+    """`code_autogenerated` removes a file whose head comment says a tool wrote it, not a README
+    or a module whose first lines talk about generated things (any "generated by" in the first 5
+    lines removed them before)."""
+    kept, ledger = trees("gen")
+    assert dict(zip(ledger["path"], ledger["rule"])) == {"colours.go": "code_autogenerated", "docs/api.md": "code_autogenerated"}
+    assert sorted(kept["path"]) == ["README.md", "gen.sh", "palette.py"]
 
 
 def test_jsonl_code_record_shows_its_repository_path(tmp_path, capsys):
@@ -230,17 +251,13 @@ def _data_tree(root: Path) -> Path:
     return root / "repo"
 
 
-def test_data_written_as_code_is_removed(tmp_path):
+def test_data_written_as_code_is_removed(trees):
     """A JSON array in a .js, a CSV in a Python string, a table of floats: data files, whatever
     their extension; a short __all__ and a module with a lookup table are code."""
-    repo, out = _data_tree(tmp_path), tmp_path / "out"
-    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
-                     "--output", str(out), "--progress", "off"]) == 0
-    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+    kept, ledger = trees("data")
     assert dict(zip(ledger["path"], ledger["rule"])) == {
         "data/users.js": "code_data_literals", "data/table.py": "code_data_literals", "data/weights.py": "code_data_literals"}
     assert ledger["value"].min() > 0.99 and set(ledger["threshold"]) == {0.9}
-    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     assert sorted(kept["path"]) == ["src/__init__.py", "src/app.py", "src/lookup.py"]
 
 

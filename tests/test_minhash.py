@@ -1,6 +1,7 @@
 """Dedup normalisation, exact keys, MinHash signatures (datasketch compatibility) and LSH keys."""
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import random
@@ -18,6 +19,16 @@ from curate.stages.dedup.exact import exact_keys, keys_as_uint64
 from curate.stages.dedup.normalize import NormalizeConfig, normalize, normalize_reference, normalize_text
 
 import datasketch  # a dependency (>= 2.0: the first with MinHash(scheme=...))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _memo_word_hash():
+    """The scalar reference hashes (pure Python) were most of this file's CPU: each word is
+    hashed once per shingle it is in (five), and the 1,000 documents three times over. The
+    word hash is a pure function: memoised for this module, the references compute the same."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(mh, "word_hash64", functools.lru_cache(maxsize=None)(mh.word_hash64))
+        yield
 
 
 def _ds_minhash(num_perm, seed, hashfunc, scheme):
