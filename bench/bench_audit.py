@@ -58,9 +58,11 @@ def edits(text: pl.DataFrame) -> pl.Series:
     return pl.Series("edits", [([c4] + [pii] * bool(x < 0.05)) if w else None for w, x in zip(web, u.tolist())], pl.List(EDIT))
 
 
-def build(root: Path, docs: int, shards: int, with_edits: bool = False) -> dict:
+def build(root: Path, docs: int, shards: int, with_edits: bool = False, web: str = "*.jsonl*") -> dict:
+    """``web``: the web corpus files ingested (a glob under corpora/web); fewer files, fewer distinct
+    documents, the same ``docs`` (the rest are copies under new ids)."""
     base = root.parent / "base"
-    subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(CORPORA / "web" / "*.jsonl*"), "--domain", "web",
+    subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(CORPORA / "web" / web), "--domain", "web",
                     "--input", str(CORPORA / "code" / "code_sample.jsonl.gz"), "--domain", "code",
                     "--output", str(base), "--stages", "ingest", "--progress", "off"], check=True, cwd=REPO, capture_output=True)
     text = pl.read_parquet(base / "text")
