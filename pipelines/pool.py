@@ -3,9 +3,14 @@
 Beam's DirectRunner runs a pipeline in one process, and its own multi-process mode starts
 fresh interpreters that import everything, load every model and exchange every element over
 gRPC (measured: slower than one process). ``Pooled(inner, workers, spill)`` instead forks
-``workers`` processes from the DoFn after its ``setup`` (models loaded once, shared
-copy-on-write), and after every pooled DoFn of the pipeline has loaded what each process loads
-once (its ``warm_up``: numba kernels) in this process, which the workers then inherit. A
+``workers`` processes at the first pooled DoFn's ``setup`` (the reader's), after every pooled
+DoFn of the pipeline has loaded what each process loads once (its ``warm_up``: numba kernels)
+in this process, which the workers then inherit. The models are loaded before that, once, in
+this process, and shared copy-on-write: the language-ID and quality models by config.load's
+check (into ``models.fasttext_model``'s cache, which a worker's setup then answers from), the
+tokenizer by the pipeline's build (tiktoken's cache, ``tokenize.hf_tokenizer``'s); a model file
+written in the last seconds is not kept there (``commit.settled``) and each worker loads its
+own (tests/test_pool_models.py, ``bench_pool_start.py --unshared 0,1``). A
 batch comes out as a spilled file (pipelines/spill.py) and goes on to the next pooled step
 as that file's reference; a batch made in this process (after a shuffle) goes in through the
 pool's pipe. ``process`` submits an element and yields whatever results are ready, keeping
