@@ -11,8 +11,10 @@ revision exported with `git archive` (default main), in the same run:
 * ``curate demo`` once per tree (--demo 0 leaves it out).
 
 Beside the CPU, counts of Beam's work a later in-process run repeats: pickles made and read
-(every DoFn, coder and window function of the pipeline's proto), and rebuilds of the pipeline
-from its proto (Beam's round trip before a runner it does not take for the Fn API's).
+(every DoFn, coder and window function of the pipeline's proto), rebuilds of the pipeline
+from its proto (Beam's round trip before a runner it does not take for the Fn API's), walks of
+a function's bytecode to infer its output type (Beam's construction-time type check), and
+bundles the FnApiRunner runs (one a fused stage, at the least).
 
     python bench/bench_run_overhead.py [--base main] [--tree DIR] [--repeat 5] [--runs 5] [--demo 1]
 
@@ -43,12 +45,16 @@ def cpu():
 import collections
 import apache_beam as beam
 from apache_beam.internal import pickler
+from apache_beam.runners.portability.fn_api_runner import fn_runner
+from apache_beam.typehints import trivial_inference
 from curate import cli
-calls = collections.Counter()  # Beam's work a run repeats, counted: pickles made and read, pipelines rebuilt from their proto
+calls = collections.Counter()  # Beam's work a run repeats, counted (the docstring)
 def counted(name, f):
     return lambda *a, **k: calls.update([name]) or f(*a, **k)
 pickler.dumps, pickler.loads = counted("pickles", pickler.dumps), counted("unpickles", pickler.loads)
 beam.Pipeline.from_runner_api = staticmethod(counted("rebuilds", beam.Pipeline.from_runner_api))
+trivial_inference.infer_return_type = counted("inferences", trivial_inference.infer_return_type)
+fn_runner.BundleManager.process_bundle = counted("bundles", fn_runner.BundleManager.process_bundle)
 args, runs, got = json.loads(sys.argv[1]), int(sys.argv[2]), []
 for _ in range(runs):
     t = cpu()
@@ -58,7 +64,7 @@ for _ in range(runs):
     assert code == 0, err.getvalue()
     got.append(cpu() - t)
 print("RUNS " + json.dumps(got))
-print("CALLS " + json.dumps({k: calls[k] for k in ("pickles", "unpickles", "rebuilds")}))
+print("CALLS " + json.dumps({k: calls[k] for k in ("pickles", "unpickles", "rebuilds", "inferences", "bundles")}))
 """
 
 

@@ -195,7 +195,9 @@ class WriteKind(beam.PTransform):
         # a Ref per piece, not spill.ByKey: a batch holds one id partition, so it is one piece
         # here (P is a multiple of n), and a reader would look in every file for its own
         keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill, reuse=self.reuse)), f"write.{self.kind}")
-        every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
+        # not reshuffled (Beam's default for a Create): the group below spreads them, and a
+        # Reshuffle was a group and a bundle more in every run
+        every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)], reshuffle=False)
         root, kind, cols = self.root, self.kind, self.doc_columns
         return (
             (keyed, every)

@@ -7,6 +7,7 @@ import gc
 import weakref
 
 import apache_beam as beam
+import pytest
 from apache_beam.transforms import userstate
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
@@ -295,3 +296,36 @@ def test_the_bz2_memo_keeps_no_large_pickle_however_small_its_compressed_bytes()
     small = bz2.compress(big, 9)
     assert memo.decompress(small) == big and memo.compress(big) == small
     assert not memo._done and memo._bytes == 0, ([len(v) for v in memo._done.values()], memo._bytes)
+
+
+def test_the_shard_keys_before_a_writers_group_are_not_reshuffled(tmp_path, monkeypatch):
+    """Each output kind's writer flattens a key per shard (every shard written, empty or not)
+    into its GroupByKey. Beam's Create reshuffled those keys first: a GroupByKey of its own, one
+    more fused stage (a bundle) per writer in every run, 4 of a default run's 66, before the
+    group that spreads them anyway. Built, not run: a default `curate run` has no Reshuffle
+    under a writer."""
+    from curate import cli
+    from pipelines import pipeline
+
+    (tmp_path / "p.jsonl").write_text('{"text": "a page of words"}\n')
+    real_build, labels = pipeline.build, []
+
+    class Built(Exception):
+        pass
+
+    def build(p, *args):
+        real_build(p, *args)
+
+        class Visit(beam.pipeline.PipelineVisitor):
+            def enter_composite_transform(self, node):
+                if type(node.transform).__name__ == "Reshuffle":
+                    labels.append(node.full_label)
+
+        p.visit(Visit())
+        raise Built
+
+    monkeypatch.setattr(pipeline, "build", build)
+    with pytest.raises(Built):
+        cli.main(["run", "--input", str(tmp_path / "p.jsonl"), "--domain", "web", "--output", str(tmp_path / "o"),
+                  "--progress", "off"])
+    assert labels and not [x for x in labels if "/AllShards/" in x], labels
