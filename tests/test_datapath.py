@@ -354,7 +354,7 @@ def test_a_shuffle_by_shard_holds_a_reference_per_file(tmp_path, monkeypatch):
     buckets at 64 output shards, ~145 B each). The pieces of a batch are one file with an
     index, and the runner holds one reference per file; each shard's reader finds its pieces.
     The output is byte-identical to the unspilled run's."""
-    corpus = _duplicated_corpus(tmp_path / "dups.jsonl.gz", n=3000)
+    corpus = _duplicated_corpus(tmp_path / "dups.jsonl.gz", n=1000)
     held = _held(monkeypatch)
     runs = {}
     for name, keys in (("spilled", "workers = 2\n"), ("memory", "spill = false\nworkers = 1\n")):

@@ -518,8 +518,8 @@ def test_nonspace_word_count_is_switched_off_per_language(tmp_path):
     # `nonspace_chars_per_word = 0` was the default, "unset": the shipped 5.123 still counted a
     # Thai page's words, and no form switched the count off for one language. Now unset is {}, a
     # table sets languages one by one (0: no word count; a code looked up as a label is: tha is
-    # th, cmn zh), a number every non-space language. Through config.load and `curate run`
-    # (langid labels the stubs th and zh).
+    # th, cmn zh), a number every non-space language. Through config.load, and `curate run`
+    # for the table of codes to look up (langid labels the stubs th and zh).
     docs = [{"id": f"{lang}-stub", "text": PROSE[lang].split("\n")[0]} for lang in ("th", "zh")]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     removed = {}
@@ -527,8 +527,16 @@ def test_nonspace_word_count_is_switched_off_per_language(tmp_path):
                           ("all_8", "nonspace_chars_per_word = 8"), ("th_20", "nonspace_chars_per_word = { tha = 20, cmn = 0 }"),
                           # the number 0 means what it did, unset: a config `curate config` wrote before has it
                           ("zero", "nonspace_chars_per_word = 0.0")):
-        ledger, _ = run_labelled(tmp_path, name, f'[filter.domains]\nweb = ["gopher_quality"]\n[filter.gopher_quality]\n{setting}\n')
-        removed[name] = dict(zip(ledger["source_id"], ledger["value"]))
+        filter_toml = f'[filter.domains]\nweb = ["gopher_quality"]\n[filter.gopher_quality]\n{setting}\n'
+        if name == "th_20":  # codes looked up as langid's labels: through `curate run` (langid labels the stubs)
+            ledger, _ = run_labelled(tmp_path, name, filter_toml)
+            removed[name] = dict(zip(ledger["source_id"], ledger["value"]))
+        else:  # the other settings as config.load reads them, on the stage alone (a run less each)
+            cfg = tmp_path / f"{name}.toml"
+            cfg.write_text(f'[run]\noutput = "{tmp_path / name}"\n{filter_toml}')
+            _, ledger = Filter(config.load(str(cfg)).stages["filter"]).process(
+                batch([d["text"] for d in docs], language=["th", "zh"]))
+            removed[name] = {docs[int(r["id"])]["id"]: r["value"] for r in ledger.to_pylist()}
     # one line: its characters (not whitespace) over 5.123 (Thai) or 1.6 (Chinese), or over 20
     th, zh = (len("".join(d["text"].split())) for d in docs)
     assert removed == {"unset": {"th-stub": pytest.approx(th / 5.123), "zh-stub": pytest.approx(zh / 1.6)},
