@@ -10,8 +10,11 @@ import json
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from curate import cli
+
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # ~35 in-process runs of a few records each
 
 CODE = "def area(width, height):\n    return width * height\n\n\nprint(area({}, 4))\n"
 DIGEST = b"\x8f\xff\xc3-1"  # not UTF-8: a hash column
