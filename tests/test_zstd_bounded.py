@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from curate.readers import decompress, read_shard
 from curate.readers.common import Limits, Shard
 
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # its in-process runs read a file or two each
+
 BLOCK = 128 << 10  # the largest a zstd block decodes to
 
 
