@@ -10,8 +10,11 @@ import json
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from curate import cli
+
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # ~35 in-process runs of a few records each
 
 CODE = "def area(width, height):\n    return width * height\n\n\nprint(area({}, 4))\n"
 DIGEST = b"\x8f\xff\xc3-1"  # not UTF-8: a hash column
@@ -212,17 +215,14 @@ def test_dolma_metadata_beside_a_meta_holding_its_own_metadata_key_is_kept_too(t
                {"id": "same", "text": page + "3", "meta": {"metadata": {"license": "MIT"}}, "metadata": {"license": "MIT"}},
                {"id": "text", "text": page + "4", "meta": "a note", "metadata": {"license": "MIT"}}]
     (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    for fmt in ("jsonl", "parquet"):  # a Parquet row's meta and metadata as structs: the same rule
-        glob = tmp_path / "d.jsonl"
-        if fmt == "parquet":
-            glob = tmp_path / "d.parquet"
-            pq.write_table(pa.table({"id": ["clash"], "text": [page], "meta": [records[0]["meta"]],
-                                     "metadata": [records[0]["metadata"]]}), glob)
-        _, meta, _ = _run(tmp_path, [{"glob": str(glob), "domain": "web"}], "ingest", name=fmt)
-        want = {"clash": {"lang": "en", "metadata": {"own": 1}, "metadata_2": {"license": "MIT"}},
-                "two": {"metadata": 1, "metadata_2": 2, "metadata_3": {"license": "MIT"}},
-                "same": {"metadata": {"license": "MIT"}}, "text": {"meta": "a note", "metadata": {"license": "MIT"}}}
-        assert meta == (want if fmt == "jsonl" else {"clash": want["clash"]}), fmt
+    # a Parquet row's meta and metadata as structs: the same rule (read by the same run)
+    pq.write_table(pa.table({"id": ["clash-pq"], "text": [page], "meta": [records[0]["meta"]],
+                             "metadata": [records[0]["metadata"]]}), tmp_path / "d.parquet")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / f"d.{fmt}"), "domain": "web"} for fmt in ("jsonl", "parquet")], "ingest")
+    clash = {"lang": "en", "metadata": {"own": 1}, "metadata_2": {"license": "MIT"}}
+    assert meta == {"clash": clash, "clash-pq": clash,
+                    "two": {"metadata": 1, "metadata_2": 2, "metadata_3": {"license": "MIT"}},
+                    "same": {"metadata": {"license": "MIT"}}, "text": {"meta": "a note", "metadata": {"license": "MIT"}}}, meta
 
 
 def test_meta_fields_add_to_the_default_licence_fields(tmp_path):

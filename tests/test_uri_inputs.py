@@ -13,6 +13,8 @@ import pytest
 from curate import cli
 from curate.readers import list_files
 
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # ~30 in-process runs of a few documents each
+
 CONFIG = """
 [run]
 output = "{out}"

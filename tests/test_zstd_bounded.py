@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from curate.readers import decompress, read_shard
 from curate.readers.common import Limits, Shard
 
+pytestmark = pytest.mark.usefixtures("one_process_runs")  # its in-process runs read a file or two each
+
 BLOCK = 128 << 10  # the largest a zstd block decodes to
 
 
@@ -587,12 +589,14 @@ def test_a_skippable_frame_that_says_more_bytes_than_the_file_has_is_a_truncated
     from curate import cli
 
     frame = zstandard.ZstdCompressor().compress(b'{"id": "a", "text": "a row that is never reached"}\n')
-    for i, said in enumerate((0xFFFFFFFF, 1 << 20)):
+    given = []
+    for i, said in enumerate((0xFFFFFFFF, 1 << 20)):  # both files read by one run, each its own --input
         (tmp_path / f"cut{i}.jsonl.zst").write_bytes(_skippable(b"")[:4] + said.to_bytes(4, "little") + frame)
-        out = tmp_path / f"out{i}"
-        assert cli.main(["run", "--input", str(tmp_path / f"cut{i}.jsonl.zst"), "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
-        quarantine = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
-        assert quarantine["reason"].to_list() == ["truncated_record"], quarantine.to_dicts()  # what zstd -d says
+        given += ["--input", str(tmp_path / f"cut{i}.jsonl.zst"), "--domain", "web"]
+    assert cli.main(["run", *given, "--output", str(tmp_path / "out"), "--stages", "ingest"]) == 0
+    quarantine = pl.read_parquet(str(tmp_path / "out" / "quarantine" / "*.parquet")).sort("path")
+    assert quarantine.select("path", "reason").rows() == [("cut0.jsonl.zst", "truncated_record"),  # what zstd -d says
+                                                          ("cut1.jsonl.zst", "truncated_record")], quarantine.to_dicts()
 
 
 def test_the_up_front_look_at_a_long_first_line_reads_no_further_than_max_file_bytes(tmp_path, monkeypatch):
