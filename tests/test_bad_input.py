@@ -16,6 +16,9 @@ from curate.readers import list_files, plan_shards, read_shard
 from curate.readers.common import Limits, Shard
 from curate.readers.extract import plain_unicode
 
+# a run of a few documents in this process, not in a pool forked per run (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_process_runs")
+
 
 def read_all(path, fmt="jsonl", domain="web", limits=Limits(), rel=None):
     out = {"docs": [], "ledger": [], "quarantine": []}

@@ -15,6 +15,9 @@ import pytest
 
 from curate import cli
 
+# a run of a few documents in this process, not in a pool forked per run (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_process_runs")
+
 PY = "def add(a, b):\n\treturn a + b\n\n\nclass Point:\n    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
 CONFIG_YAML = "name: build\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n"
 

@@ -14,6 +14,9 @@ import pytest
 
 from curate import cli
 
+# a run of a few documents in this process, not in a pool forked per run (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_process_runs")
+
 CODE = "def area(width, height):\n    return width * height\n\n\nprint(area(3, 4))\n"
 RECORDS = [  # (path, licence fields, kept with ["permissive"]?, ledger value)
     ("mit.py", {"license": "MIT"}, True, None),

@@ -13,6 +13,9 @@ from curate import schema
 from curate.stages.dedup import cluster as cl
 from curate.stages.dedup import minhash as mh
 
+# a run of a few documents in this process, not in a pool forked per run (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_process_runs")
+
 CFG = mh.MinHashConfig()  # 112 perms, 14 x 8
 
 

@@ -12,6 +12,9 @@ import pytest
 
 from curate import cli
 
+# a run of a few documents in this process, not in a pool forked per run (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_process_runs")
+
 SENTENCES = {
     "cs": "Včera večer jsme šli s dědečkem na procházku podél řeky. Počasí bylo chladné, ale slunce ještě svítilo nad "
           "střechami domů. Na mostě jsme potkali souseda, který nesl tašku plnou čerstvého chleba a řekl nám, že zítra "

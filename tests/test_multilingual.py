@@ -18,6 +18,9 @@ from curate.stages.filters import language_constants
 from curate.stages.langid import LangID, load_thresholds
 from curate.stages.multilingual_data import lingua_documents, lingua_paragraphs, udhr_documents, udhr_label
 
+# a run of a few documents in this process, not in a pool forked per run (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_process_runs")
+
 
 def batch(texts, language=None):
     langs = language if isinstance(language, list) else [language] * len(texts)

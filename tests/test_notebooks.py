@@ -15,6 +15,9 @@ import pytest
 from curate import cli
 from curate.readers.notebook import NotebookError, kernel_language, notebook_script
 
+# a run of a few documents in this process, not in a pool forked per run (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_process_runs")
+
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" * 40
 
 
