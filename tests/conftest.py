@@ -128,36 +128,34 @@ def pytest_make_collect_report(collector):
 # first (longest-processing-time first): the last ones out are short, so the workers end together;
 # a long file estimated short goes out late and runs alone at the end. Seconds: CPU (user + system,
 # pytest's and its children's) per file, one worker, each file alone, bench/cpu_per_test.py with warm
-# numba caches, load 5-17 (ci46, 6 Dec): every file but those kept below, after ci46's test_loader cut
-# (test_loader 131 less loader47's ~21 s cut).
-# Measured again the same way on 7 Dec (load 7-11): test_portable, test_dedup_pipeline,
-# test_pipeline, test_mixplan, test_determinism, test_audit_compare, test_linededup,
-# test_reliability, test_audit_edits, test_audit_why, test_fuzz, test_commit_locks.
+# numba caches: one CI run's per-test CPU (7 Dec, load 2-20), less what each of that day's ci1-ci11
+# cuts measured on its files (tests/test_cli.py 189 -> 139, ...); the files they left are as measured.
 # test_extract is estimated, never run here (it reads issue #17's held-out gold): two CLI ingest
 # runs over 645 pages and two reads of 182, at ~300 pages a CPU-s, plus small tests: ~18 s.
 # A file that asks for the `demo` fixture pays it (~5 CPU-s) measured alone, once a CI run.
 # bench/ci_schedule.py simulates the 2 workers over these. A file not listed counts 1 s a test.
 # A stale number costs only balance, never a result.
 FILE_SECONDS = {
-    "test_cli.py": 168, "test_loader.py": 110, "test_buckets.py": 101, "test_commit.py": 90, "test_bench.py": 51,
-    "test_code_pii.py": 47, "test_decontaminate.py": 53, "test_numba_cache.py": 41, "test_portable.py": 51,
-    "test_dedup_pipeline.py": 46, "test_jsonl_everywhere.py": 40, "test_pipeline.py": 41, "test_datapath.py": 37,
-    "test_mixplan.py": 31, "test_readme.py": 31, "test_custom_rules.py": 30, "test_rebalance.py": 30,
-    "test_boilerplate_determinism.py": 28, "test_determinism.py": 29, "test_import_cost.py": 25,
-    "test_multilingual.py": 25, "test_read_meta.py": 25, "test_audit.py": 22, "test_dedup_cluster.py": 22,
-    "test_zstd_bounded.py": 20, "test_audit_compare.py": 13, "test_read_books.py": 18, "test_extract.py": 18,
-    "test_linededup.py": 17, "test_uri_inputs.py": 17, "test_langid.py": 16, "test_quality.py": 16,
-    "test_reliability.py": 17, "test_ids.py": 15, "test_audit_edits.py": 13, "test_corpora_ingest.py": 14,
-    "test_quality_language.py": 14, "test_filters.py": 13, "test_code_data_files.py": 12,
-    "test_decontaminate_cut.py": 12, "test_output_readers.py": 12, "test_tokenize.py": 12, "test_audit_why.py": 9,
-    "test_minhash.py": 11, "test_names.py": 10, "test_damaged_input.py": 9.5, "test_legacy_encodings.py": 9.5,
-    "test_bad_input.py": 8.4, "test_code_licenses.py": 7.9, "test_pool.py": 7.2, "test_urldedup.py": 6.7,
-    "test_read_code.py": 6.2, "test_links.py": 6.1, "test_fuzz.py": 7.5, "test_dompath.py": 5.9,
-    "test_config_hash.py": 5.6, "test_notebooks.py": 5.4, "test_audit_sources.py": 5.2, "test_commit_locks.py": 8.5,
-    "test_ci.py": 4.7, "test_audit_verify.py": 3.5, "test_boilerplate_fuzz.py": 3.2, "test_options_table.py": 3.1,
-    "test_secrets_leaks.py": 3.1, "test_read_warc.py": 3.0, "test_read_pages.py": 1.8, "test_layout.py": 1.7,
-    "test_quality_train.py": 1.4, "test_beam_memo.py": 0.5, "test_config_hints.py": 0.3,
-    "test_parquet_meta_maps.py": 0.1, "test_blocks_skip.py": 0.05, "test_coders.py": 0.05,
+    "test_cli.py": 139, "test_loader.py": 107, "test_commit.py": 100, "test_buckets.py": 75,
+    "test_decontaminate.py": 50, "test_dedup_pipeline.py": 48, "test_bench.py": 47, "test_datapath.py": 44,
+    "test_jsonl_everywhere.py": 37, "test_readme.py": 37, "test_mixplan.py": 35, "test_portable.py": 32,
+    "test_rebalance.py": 31, "test_determinism.py": 30, "test_custom_rules.py": 28,
+    "test_boilerplate_determinism.py": 25, "test_pipeline.py": 25, "test_code_pii.py": 23, "test_extract.py": 21.6,
+    "test_multilingual.py": 21.5, "test_audit.py": 21, "test_quality.py": 21, "test_langid.py": 20,
+    "test_numba_cache.py": 19, "test_read_meta.py": 19, "test_read_books.py": 19, "test_linededup.py": 18,
+    "test_filters.py": 18, "test_audit_compare.py": 17, "test_reliability.py": 17, "test_uri_inputs.py": 16,
+    "test_zstd_bounded.py": 16, "test_quality_language.py": 16, "test_names.py": 16, "test_decontaminate_cut.py": 16,
+    "test_audit_edits.py": 15, "test_tokenize.py": 15, "test_ids.py": 15, "test_corpora_ingest.py": 15,
+    "test_dedup_cluster.py": 14, "test_import_cost.py": 14, "test_pool.py": 12, "test_minhash.py": 11,
+    "test_audit_why.py": 10, "test_output_readers.py": 9.3, "test_dompath.py": 8, "test_config_hash.py": 8,
+    "test_read_code.py": 7.8, "test_damaged_input.py": 7.7, "test_fuzz.py": 7.6, "test_code_data_files.py": 7,
+    "test_bad_input.py": 7, "test_commit_locks.py": 7, "test_links.py": 6.3, "test_legacy_encodings.py": 6,
+    "test_code_licenses.py": 6, "test_urldedup.py": 5.8, "test_ci.py": 5.7, "test_audit_sources.py": 5,
+    "test_notebooks.py": 4, "test_boilerplate_fuzz.py": 3.3, "test_read_pages.py": 3, "test_options_table.py": 2.9,
+    "test_quality_train.py": 2.5, "test_beam_memo.py": 2.5, "test_read_warc.py": 2.4, "test_secrets_leaks.py": 2.4,
+    "test_audit_verify.py": 2.4, "test_pool_models.py": 2, "test_config_hints.py": 0.2, "test_train_blocks.py": 0.2,
+    "test_parquet_meta_maps.py": 0.1, "test_blocks_skip.py": 0.1, "test_coders.py": 0.1, "test_layout.py": 0.05,
+    "test_secrets_scan.py": 0.05,
 }
 
 
