@@ -255,8 +255,8 @@ class LangID:
         return m
 
     def setup(self) -> None:
-        """Load the model (once a process: a pool's workers
-        inherit the one config.load's check loaded); check the target codes against its labels."""
+        """Load the model, once a process (a pool's workers inherit the one config.load's
+        check loaded), and check the target codes against its labels."""
         if self.model is not None:
             return
         from curate.models import fasttext_model

@@ -345,8 +345,8 @@ class QualityStage:
         self.setup()
 
     def setup(self) -> "QualityStage":
-        """Load each domain's model (once a process: a pool's workers
-        inherit the one config.load's check loaded); check its positive label."""
+        """Load each domain's model, once a process (a pool's workers inherit the one
+        config.load's check loaded), and check its positive label."""
         for d, c in self.scored.items():
             if d in self.models:
                 continue
