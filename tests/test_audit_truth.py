@@ -149,3 +149,41 @@ def test_tokens_decode_to_the_kept_text_and_rules_are_documented(run):
     assert "ghp_" not in snippets and "<KEY>" in snippets
     names = set(stages.ledger_rules()) | {r for rules in Filter({}).rule_sets().values() for r in rules}
     assert {r["rule"] for r in run["ledger"]} <= names
+
+
+def test_the_token_check_counts_the_rows_of_tokens(run, tmp_path):
+    """`tokens in tokens/ = num_tokens × repeat of the text` compared tokens.json's word for the
+    tokens (its `total`) with the text's, never reading tokens/: a token shard short of a
+    document, whose tokens.json and manifest.json were written to match its bytes (what a
+    tokenize that lost rows would write), passed every check, exit 0."""
+    import hashlib
+
+    import pyarrow as pa
+
+    from tests.test_audit_verify import curate
+
+    out = tmp_path / "out"
+    shutil.copytree(run["out"], out)
+    shard = sorted((out / "tokens").glob("*.parquet"))[0]
+    table = pq.read_table(shard)
+    lost = table.slice(0, 1)["num_tokens"][0].as_py()
+    pq.write_table(table.slice(1), shard, compression="zstd")
+    data = shard.read_bytes()
+    tok = json.loads((out / "tokens.json").read_text())
+    e = next(e for e in tok["shards"] if e["file"] == shard.name)
+    e.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), rows=table.num_rows - 1)
+    (out / "tokens.json").write_text(json.dumps(tok, indent=1))
+    manifest = json.loads((out / "manifest.json").read_text())
+    for f in manifest["files"]:
+        if f["file"] in ("tokens.json", f"tokens/{shard.name}"):
+            b = (out / f["file"]).read_bytes()
+            f["bytes"] = len(b)
+            if "sha256" in f:
+                f["sha256"] = hashlib.sha256(b).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    a = curate("audit", out)
+    assert a.returncode == 1, a.stdout + a.stderr
+    checks = {c["check"]: c for c in json.loads((out / "stats" / "summary.json").read_text())["checks"]}
+    assert all(c["ok"] for name, c in checks.items() if name.startswith("files")), checks  # the forgery holds
+    c = checks["tokens in tokens/ = num_tokens × repeat of the text"]
+    assert (c["ok"], c["found"] - c["expected"]) == (False, lost)
