@@ -187,3 +187,26 @@ def test_the_token_check_counts_the_rows_of_tokens(run, tmp_path):
     assert all(c["ok"] for name, c in checks.items() if name.startswith("files")), checks  # the forgery holds
     c = checks["tokens in tokens/ = num_tokens × repeat of the text"]
     assert (c["ok"], c["found"] - c["expected"]) == (False, lost)
+
+
+def test_why_says_a_top_fraction_removal_above_its_threshold_is_a_near_tie(run, tmp_path):
+    """A real run's `quality_below_top_fraction` rows read `value 1e-05, threshold 9.999e-06`
+    (29 of 75 on the shared Dolma/ccnet/WARC sample: scores tied at the model's floor outside
+    English), removed with a score above the threshold `--why` shows and no word why: the
+    cutoff's bin is drawn by a hash of the id (docs/quality.md). Here a ledger row of that shape
+    is written into a copy of the run's ledger."""
+    import pyarrow as pa
+
+    from tests.test_audit_verify import curate
+
+    out = tmp_path / "out"
+    shutil.copytree(run["out"], out)
+    shard = sorted((out / "ledger").glob("*.parquet"))[0]
+    table = pq.read_table(shard)
+    row = {**table.slice(0, 1).to_pylist()[0], "id": "0" * 16, "stage": "quality", "rule": "quality_below_top_fraction",
+           "value": 1e-05, "threshold": 9.999e-06}
+    below = {**row, "id": "1" * 16, "value": 5e-06}
+    pq.write_table(pa.concat_tables([pa.Table.from_pylist([row, below], schema=table.schema), table]), shard)
+    said = {k: curate("audit", out, "--why", k).stdout for k in ("0" * 16, "1" * 16)}
+    assert "threshold 9.999e-06); a near-tie at the cutoff, drawn out by a hash of its id" in said["0" * 16]
+    assert "value 5e-06, threshold 9.999e-06)" in said["1" * 16] and "near-tie" not in said["1" * 16]
