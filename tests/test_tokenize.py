@@ -314,6 +314,18 @@ def test_packed_rows_hold_exactly_the_token_stream(runs):
     assert m["tokens"]["total"] == json.loads((plain / "tokens.json").read_text())["tokens"]["total"]
 
 
+@pytest.mark.corpora
+def test_the_audit_checks_a_packed_outputs_tokens(runs, tmp_path):
+    """`curate audit` left a packed output's tokens unchecked (the check `tokens in tokens/ =
+    num_tokens × repeat of the text` was made for unpacked rows only), though its rows hold every
+    token, each document's EOS too: now checked, against the rows' own count."""
+    assert cli.main(["audit", str(runs["packed"]), "--output", str(tmp_path / "audit")]) == 0
+    checks = {c["check"]: c for c in json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["checks"]}
+    rows = pl.read_parquet(str(runs["packed"] / "tokens/*.parquet"))["num_tokens"].sum()
+    c = checks["tokens in tokens/ = num_tokens × repeat of the text"]
+    assert c["ok"] and c["expected"] == rows == c["found"]
+
+
 def test_tokenize_alone_keeps_one_copy_per_document(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "x-0.jsonl").write_text("".join(json.dumps({"text": f"document {i} " * (i + 1)}) + "\n" for i in range(30)))

@@ -117,7 +117,11 @@ def _removed(r: dict) -> str:
     # the label the removal was decided under: langid's "not a target language" is a score of it,
     # and the filters' thresholds are per language
     lang = f"language {r['language']}, " if r.get("language") else ""
-    return f"removed at {r['stage']} by {r['rule']} ({lang}value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
+    out = f"removed at {r['stage']} by {r['rule']} ({lang}value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
+    if r["rule"] == "quality_below_top_fraction" and r.get("value") is not None and r.get("threshold") is not None \
+            and r["value"] >= r["threshold"]:  # the cutoff's bin: its near-ties are drawn by id (docs/quality.md)
+        out += "; a near-tie at the cutoff, drawn out by a hash of its id for the share top_fraction keeps"
+    return out
 
 
 def _fates(root: str, files: dict[str, list[str]], ledger: pl.DataFrame, depth: int = 4) -> dict[str, str]:

@@ -568,7 +568,7 @@ def funnel(counts: dict | None, stats: dict, s: dict) -> list[dict]:
     return out
 
 
-def checks(fun: list[dict], s: dict, from_manifest: bool, tok_manifest: dict | None) -> list[dict]:
+def checks(fun: list[dict], s: dict, from_manifest: bool) -> list[dict]:
     """Every record accounted for: the manifest's counts against the rows actually written."""
     if not from_manifest:
         return []
@@ -577,7 +577,7 @@ def checks(fun: list[dict], s: dict, from_manifest: bool, tok_manifest: dict | N
     if fun:
         out.append({"check": "text rows = documents out of the last stage", "expected": fun[-1]["docs_out"], "found": s["documents"]["total"]})
         out.append({"check": "quarantine rows = quarantined at ingest", "expected": sum(e["quarantined"] for e in fun), "found": s["quarantine"]["total"]})
-    if tok_manifest and not tok_manifest.get("packed") and s["tokens"] and s["tokens_written"] is not None:
+    if s["tokens"] and s["tokens_written"] is not None:  # packed rows hold every token too, each document's EOS
         out.append({"check": "tokens in tokens/ = num_tokens × repeat of the text", "expected": s["tokens_written"], "found": s["tokens"]["in_mix"]})
     for c in out:
         c["ok"] = c["expected"] == c["found"]
@@ -626,9 +626,22 @@ def budget_of(stats: dict) -> dict | None:
             "miss": stats["rebalance.budget_miss"], "tolerance": stats.get("rebalance.tolerance")}
 
 
-def _tokens_written(tok_manifest: dict | None) -> int | None:
-    v = ((tok_manifest or {}).get("tokens") or {}).get("total")
-    return v if isinstance(v, int) else None
+def _tokens_written(root: str, tok_manifest: dict | None, damaged: set) -> int | None:
+    """The tokens the shards tokens.json lists hold: their rows' ``num_tokens``, read (one integer
+    column), not tokens.json's ``total``, its word for them (a shard short of rows, its manifests
+    written to match, passed the token check). A damaged or unreadable shard, which the files
+    check names, adds none. A tokens manifest listing no shards (another tool's) is taken at its
+    word; None without one."""
+    shards = (tok_manifest or {}).get("shards")
+    if not isinstance(shards, list):
+        v = ((tok_manifest or {}).get("tokens") or {}).get("total")
+        return v if isinstance(v, int) else None
+    total = 0
+    for rel in (f"tokens/{e['file']}" for e in shards if isinstance(e, dict) and isinstance(e.get("file"), str)):
+        if rel not in damaged:
+            with contextlib.suppress(OSError, pl.exceptions.PolarsError):
+                total += scan_parquet(f"{root}/{rel}").select(pl.col("num_tokens").sum()).collect().item() or 0
+    return total
 
 
 def inside_documents(stats: dict) -> dict | None:
@@ -721,14 +734,14 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     counts = (manifest or {}).get("counts") or run.get("counts")
     fun = funnel(counts, (manifest or {}).get("stats") or run.get("stats") or {}, s)
     s.update(inside_documents=inside_documents((manifest or {}).get("stats") or run.get("stats") or {}))
-    s.update(tokens_written=_tokens_written(tok_manifest))
+    s.update(tokens_written=_tokens_written(root, tok_manifest, damaged))
     s.update(
         format=FORMAT,
         kind="curate",
         source=where(root),
         files={"text": len(text), "ledger": len(_files(root, manifest, "ledger")), "quarantine": len(_files(root, manifest, "quarantine"))},
         funnel=fun,
-        checks=files_checks + checks(fun, s, bool(counts), tok_manifest),
+        checks=files_checks + checks(fun, s, bool(counts)),
         language_keep=language_keep(s, [e["stage"] for e in fun if e["stage"] != "ingest"]),
         domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
         source_mix=source_mix((manifest or {}).get("stats") or run.get("stats") or {}),
