@@ -37,29 +37,65 @@ def _dechunk(raw: bytes) -> bytes:
 def decode_body(raw: bytes, http_headers, cap: int) -> bytes | None:
     """Undo transfer and content encodings, producing at most cap + 1 bytes (bombs).
 
-    Returns None when a declared content encoding cannot be undone and the bytes are not
-    text either (crawlers sometimes store the decoded body but keep the header).
+    Codings are undone last first (``Content-Encoding: gzip, br`` is brotli over gzip: only a
+    lone coding was undone, and the compressed bytes were the page's text). A gzip body without
+    the header (a crawler that dropped it) is undone too. Returns None when a declared content
+    encoding cannot be undone and the bytes are not text either (crawlers sometimes store the
+    decoded body but keep the header).
     """
     if "chunked" in (http_headers.get("Transfer-Encoding") or "").lower():
         raw = _dechunk(raw)
-    enc = (http_headers.get("Content-Encoding") or "").strip().lower()
-    try:
-        if enc in ("gzip", "x-gzip", "deflate"):
-            try:
-                return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(raw, cap + 1)  # gzip or zlib header
-            except zlib.error:
-                return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, cap + 1)  # raw deflate
-        if enc == "br":
-            import brotli  # a FastWARC dependency
+    codings = [c for c in (http_headers.get("Content-Encoding") or "").lower().replace(" ", "").split(",") if c]
+    if not codings and raw.startswith(b"\x1f\x8b\x08"):
+        codings = ["gzip"]
+    for coding in reversed(codings):
+        try:
+            raw = _undo(coding, raw, cap)
+        except Exception:
+            return None if looks_binary(raw) else raw
+    return raw
 
-            return brotli.Decompressor().process(raw, output_buffer_limit=cap + 1)
-        if enc == "zstd":
-            import zstandard
 
-            return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read(cap + 1)
-    except Exception:
-        return None if looks_binary(raw) else raw
-    return raw  # identity, or a coding we do not know: let the content checks decide
+def _undo(coding: str, raw: bytes, cap: int) -> bytes:
+    """``raw`` with one content coding undone, at most cap + 1 bytes; an unknown coding leaves
+    text as it is and raises on binary bytes: no document of those."""
+    if coding in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(raw, cap + 1)  # gzip or zlib header
+        except zlib.error:
+            return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, cap + 1)  # raw deflate
+    if coding == "br":
+        import brotli  # a FastWARC dependency
+
+        return brotli.Decompressor().process(raw, output_buffer_limit=cap + 1)
+    if coding == "identity":
+        return raw
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read(cap + 1)
+    if looks_binary(raw) and not utf16_without_bom(raw):
+        raise ValueError(f"unknown content coding {coding!r}")
+    return raw
+
+
+def utf16_without_bom(body: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for a page written in UTF-16 without a byte-order mark: each
+    ASCII character of its markup has a NUL beside it, on the same side (it was read as a
+    one-byte charset, its markup the page's text); None for other bytes, binary ones too."""
+    head = body[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= len(head) // 8 and even * 8 <= odd:
+        return "utf-16-le"
+    if even >= len(head) // 8 and odd * 8 <= even:
+        return "utf-16-be"
+    return None
+
+
+def binary_body(body: bytes) -> bool:
+    """A body that is no page or text (an image or PDF served as text/html): NUL or control
+    bytes, and not UTF-16 (``looks_binary``, as for books and source files)."""
+    return looks_binary(body) and not utf16_without_bom(body)
 
 
 def _html_encoding(body: bytes, http_charset: str | None) -> str:
@@ -69,6 +105,8 @@ def _html_encoding(body: bytes, http_charset: str | None) -> str:
     for bom, enc in _BOMS:
         if body.startswith(bom):
             return enc
+    if wide := utf16_without_bom(body):
+        return wide
     for label in (http_charset, *(m.decode("ascii") for m in _META_CHARSET.findall(body[:4096])[:1])):
         enc = label and map_encoding_to_html5(label, fallback_utf8=False)
         if enc:

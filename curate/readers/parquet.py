@@ -30,8 +30,7 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
                 "cannot be told; write it with one text column, or give --text-field naming another")
     if found:  # the reader takes the first one a row has: a column of lists or numbers gives nothing
         kind = _column_type(schema, found[0])
-        if kind is None or pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind) or (
-                pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type)):
+        if kind is None or _is_text(kind) or (pa.types.is_dictionary(kind) and _is_text(kind.value_type)):
             return None
         inner = [f"{found[0]}.{f.name}" for f in kind if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)] \
             if pa.types.is_struct(kind) else []
@@ -75,6 +74,13 @@ def _column_type(schema, dotted: str):
 
 def _is_view(kind) -> bool:
     return getattr(pa.types, "is_string_view", lambda _: False)(kind)
+
+
+def _is_text(kind) -> bool:
+    """A column type a text can be read from: a string, or binary, as Hive and Spark write strings
+    (read as its UTF-8 by record_to_doc; it was refused before the run as holding no text)."""
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind) or pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind) or getattr(pa.types, "is_binary_view", lambda _: False)(kind))
 
 
 def _rows(batch: pa.RecordBatch) -> list[dict]:

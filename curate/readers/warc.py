@@ -26,7 +26,7 @@ from typing import Iterator
 from curate.readers import decompress
 from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, open_sniffed, too_large
 from curate.readers.extract_helper import extract_page
-from curate.readers.html import decode_body, text_body
+from curate.readers.html import binary_body, decode_body, text_body
 
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
@@ -159,6 +159,9 @@ def _records(shard: Shard, limits: Limits, rtype, handle, others: dict) -> Itera
                 yield Bad(last, reason, detail)
                 return
             last = rec.stream_pos
+            if not _has_length(rec.headers) and _bare_newlines(rec.headers):
+                yield Bad(last, "not_a_warc", _bare_newlines_detail(shard.path))
+                return
             if rec.record_type != rtype:
                 kind = rec.headers.get("WARC-Type") or "untyped"
                 others[kind] = others.get(kind, 0) + 1
@@ -219,6 +222,23 @@ def _has_length(h) -> bool:
     return (h.get("Content-Length") or "").strip().isdigit()
 
 
+def _bare_newlines_detail(path: str) -> str:
+    """What a WARC of bare newlines is and the command that rewrites it (warcio reads such lines)."""
+    from curate.shell import quote, said
+
+    base = path[: -len(suffix)] if (suffix := next((x for x in (".warc.gz", ".warc.zst", ".warc", ".gz") if path.endswith(x)), "")) else path
+    fixed = base + ".fixed.warc.gz"
+    return ("its WARC header lines end with a bare \\n, not \\r\\n as a WARC's must (a hand-made or converted file), "
+            "which curate's WARC parser does not read: rewrite it, e.g. pip install warcio; "
+            + said(f"warcio recompress {quote(path)} {quote(fixed)}", path, fixed))
+
+
+def _bare_newlines(h) -> bool:
+    """FastWARC ends a header line at \\r\\n only: a record written with bare \\n is one header whose
+    value holds the rest of the record (it was counted as a record type named by that text)."""
+    return any("\n" in v for v in h.values())
+
+
 def _clean(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if v is not None}
 
@@ -262,6 +282,8 @@ def _response(rec, limits: Limits) -> Doc | Bad:
         return Bad(off, "content_decoding_error", f"cannot undo Content-Encoding {hh.get('Content-Encoding')!r}")
     if len(body) > limits.max_record_bytes:
         return Bad(off, "record_too_large", f"decoded HTTP body over max_record_bytes {limits.max_record_bytes}")
+    if binary_body(body):  # an image or PDF served as a page: its bytes are no text
+        return Doc(text="", offset=off, url=url, meta=_clean(meta), skip_rule="non_html_content")
     if ctype in HTML_TYPES and len(body) > limits.max_html_bytes:
         return Bad(off, "html_too_large", f"HTML of {len(body)} bytes > max_html_bytes {limits.max_html_bytes}")
     if ctype in HTML_TYPES:
