@@ -52,6 +52,9 @@ RESPONSES = [
      ("quarantine", "content_decoding_error")),
     ("unknown_coding_text", PAGE.encode(), ["Content-Type: text/html", "Content-Encoding: compress"],
      ("text", "planté des tomates")),
+    # HTTP header lines ending in a bare \n: FastWARC read the response as its status line, no
+    # Content-Type, and the page went to the ledger as non_html_content
+    ("http_bare_newlines", PAGE.encode(), ["Content-Type: text/html"], ("quarantine", "bad_http_header")),
 ]
 
 
@@ -62,7 +65,8 @@ def _warc_record(wtype: str, uri: str, block: bytes, ctype: str, nl: bytes = b"\
 
 
 def _response(name: str, body: bytes, headers: list[str], nl: bytes = b"\r\n") -> bytes:
-    http = nl.join([b"HTTP/1.1 200 OK", *(h.encode() for h in headers)]) + nl + nl + body
+    hl = b"\n" if name.startswith("http_bare") else nl
+    http = hl.join([b"HTTP/1.1 200 OK", *(h.encode() for h in headers)]) + hl + hl + body
     return _warc_record("response", f"http://odd.example/{name}", http, "application/http; msgtype=response", nl)
 
 

@@ -264,6 +264,10 @@ def _response(rec, limits: Limits) -> Doc | Bad:
     except Exception as e:
         return Bad(off, "bad_http_header", f"{type(e).__name__}: {e}"[:500])
     hh = rec.http_headers
+    if hh is not None and "\n" in (hh.status_line or ""):  # FastWARC ends an HTTP line at \r\n only
+        return Bad(off, "bad_http_header", "its HTTP header lines end with a bare \\n, not \\r\\n: the whole response was "
+                   "read as its status line (it went to the ledger as non_html_content); rewrite the file, e.g. "
+                   "pip install warcio; warcio recompress FILE FIXED.warc.gz")
     status = hh.status_code if hh is not None else None
     ctype = (rec.http_content_type or "").strip().lower() or None
     meta.update(http_status=status, content_type=ctype)
