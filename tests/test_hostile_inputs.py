@@ -70,6 +70,17 @@ def _response(name: str, body: bytes, headers: list[str], nl: bytes = b"\r\n") -
     return _warc_record("response", f"http://odd.example/{name}", http, "application/http; msgtype=response", nl)
 
 
+def _damaged_parquet() -> bytes:
+    """400 rows in 4 row groups, the third's text page header overwritten."""
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(400)], "text": [f"row {i}: " + "words here " * 20 for i in range(400)]}),
+                   buf, row_group_size=100)
+    data = bytearray(buf.getvalue().to_pybytes())
+    at = pq.ParquetFile(pa.BufferReader(bytes(data))).metadata.row_group(2).column(1).data_page_offset
+    data[at:at + 8] = b"\xff" * 8
+    return bytes(data)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """One ingest run over a folder of every odd file: (text, ledger, quarantine, manifest)."""
@@ -84,6 +95,7 @@ def run(tmp_path_factory):
     # Hive and Spark write text as binary: read as its UTF-8 (it was refused before the run)
     pq.write_table(pa.table({"id": ["h1", "h2", "h3"], "text": pa.array(
         [PAGE.encode(), "Un texte en UTF-8, déjà lu.".encode(), b"caf\xe9 latin-1"], pa.binary())}), inp / "hive.parquet")
+    (inp / "damaged.parquet").write_bytes(_damaged_parquet())
     out = root / "out"
     with pytest.MonkeyPatch.context() as mp:
         from pipelines import pipeline, pool
@@ -120,7 +132,7 @@ def test_each_odd_response_ends_where_it_should(run, name, expect):
 def test_every_record_is_accounted_for(run):
     """Records in (counted here, as written) = kept + ledger + quarantine, file by file."""
     text, ledger, quarantine, manifest = run
-    wrote = {"odd.warc": len(RESPONSES), "lf_only.warc": 1, "image.html": 1, "utf16.html": 1, "hive.parquet": 3}
+    wrote = {"odd.warc": len(RESPONSES), "lf_only.warc": 1, "image.html": 1, "utf16.html": 1, "hive.parquet": 3, "damaged.parquet": 301}  # its unreadable row group of 100 rows: one row
     got = pl.concat([t.select("path") for t in (text, ledger, quarantine)])["path"].value_counts()
     assert dict(zip(got["path"], got["count"])) == wrote
     c = manifest["counts"]["ingest"]
@@ -151,3 +163,14 @@ def test_a_parquet_binary_text_column_is_its_utf8(run):
     assert got.keys() == {"h1", "h2"} and got["h2"] == "Un texte en UTF-8, déjà lu.", got
     bad = quarantine.filter(pl.col("path") == "hive.parquet")
     assert bad.select("source_id", "reason").rows() == [("h3", "invalid_utf8")]
+
+
+def test_a_damaged_parquet_row_group_costs_its_rows_only(run):
+    """The footer says each row group's rows: a group that cannot be read is one row saying how
+    many (the file's later, whole groups were lost with it, in a row at the last row read)."""
+    text, _, quarantine, _ = run
+    kept = sorted(text.filter(pl.col("path") == "damaged.parquet")["offset"].to_list())
+    assert kept == [*range(200), *range(300, 400)]
+    row = quarantine.filter(pl.col("path") == "damaged.parquet").row(0, named=True)
+    assert row["offset"] == 200 and row["reason"] == "read_error", row
+    assert "row group 2 (rows 200 to 299, 100 rows)" in row["detail"] and "\n" not in row["detail"], row

@@ -167,7 +167,16 @@ def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     last_group = md.num_row_groups if shard.end is None else shard.end
     row = sum(md.row_group(i).num_rows for i in range(first_group))
     for g in range(first_group, last_group):
-        table = pf.read_row_group(g)
+        try:
+            table = pf.read_row_group(g)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except Exception as e:  # noqa: BLE001 - a damaged row group: the footer says its rows, the next one may read
+            n = md.row_group(g).num_rows  # one row for them (the file's later groups were lost without a count)
+            why = " ".join(f"{type(e).__name__}: {e}".split())  # pyarrow's thrift errors span lines
+            yield Bad(row, "read_error", f"row group {g} (rows {row} to {row + n - 1}, {n} rows) cannot be read: {why}"[:500])
+            row += n
+            continue
         for batch in table.to_batches(max_chunksize=limits.batch_size):
             for obj in _rows(batch):
                 yield record_to_doc(obj, row, shard)
