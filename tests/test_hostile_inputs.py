@@ -30,6 +30,11 @@ def _brotli(data: bytes) -> bytes:
     return brotli.compress(data)
 
 
+def _even(data: bytes) -> bytes:
+    """``data`` padded to a whole number of UTF-16 units: what an odd length does not hide."""
+    return data + b" " * (len(data) % 2)
+
+
 # (name, HTTP body, HTTP headers after the status line, where the record ends: ("text", a
 # phrase its text holds) or ("ledger", rule) or ("quarantine", reason))
 RESPONSES = [
@@ -52,6 +57,13 @@ RESPONSES = [
      ("quarantine", "content_decoding_error")),
     ("unknown_coding_text", PAGE.encode(), ["Content-Type: text/html", "Content-Encoding: compress"],
      ("text", "planté des tomates")),
+    # a UTF-16 label on a page with no NUL byte (a page in UTF-16 has one beside each ASCII
+    # character): it was decoded as UTF-16, every pair of bytes one CJK character
+    ("utf16_label_on_utf8", _even(PAGE.encode()), ["Content-Type: text/html; charset=utf-16"], ("text", "planté des tomates")),
+    ("utf16_meta_on_utf8", _even(PAGE.replace("<head>", '<head><meta charset="UTF-16LE">').encode()), ["Content-Type: text/html"],
+     ("text", "planté des tomates")),
+    ("utf16_label_on_plain_text", _even("Des tomates plantées sur un balcon venté, café crème. ".encode() * 8),
+     ["Content-Type: text/plain; charset=utf-16"], ("text", "tomates plantées")),
     # HTTP header lines ending in a bare \n: FastWARC read the response as its status line, no
     # Content-Type, and the page went to the ledger as non_html_content
     ("http_bare_newlines", PAGE.encode(), ["Content-Type: text/html"], ("quarantine", "bad_http_header")),

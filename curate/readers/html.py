@@ -98,8 +98,21 @@ def binary_body(body: bytes) -> bool:
     return looks_binary(body) and not utf16_without_bom(body)
 
 
+def _label_fits(label: str, body: bytes) -> bool:
+    """False for a UTF-16/32 label on bytes without a NUL in their head: UTF-16 or UTF-32 text
+    has one beside every ASCII character, so such a label is a lie."""
+    try:
+        wide = codecs.lookup(label).name.startswith(("utf-16", "utf-32"))
+    except LookupError:
+        return True  # not ours to judge: decoding says
+    return not wide or b"\x00" in body[:4096]
+
+
 def _html_encoding(body: bytes, http_charset: str | None) -> str:
-    """BOM, then the HTTP header charset, then <meta charset>, then valid UTF-8, then detection."""
+    """BOM, then UTF-16 told by its NULs, then the HTTP header charset, then <meta charset>,
+    then valid UTF-8, then detection. A UTF-16 label on bytes that are not (no BOM, no NUL byte,
+    which every ASCII character of UTF-16 markup has beside it: the page was decoded as every two
+    bytes one CJK character) is passed over, as HTML's own rule does for a <meta> one."""
     from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
 
     for bom, enc in _BOMS:
@@ -109,7 +122,7 @@ def _html_encoding(body: bytes, http_charset: str | None) -> str:
         return wide
     for label in (http_charset, *(m.decode("ascii") for m in _META_CHARSET.findall(body[:4096])[:1])):
         enc = label and map_encoding_to_html5(label, fallback_utf8=False)
-        if enc:
+        if enc and _label_fits(enc, body):
             return enc
     try:
         body.decode("utf-8")
@@ -173,7 +186,10 @@ def html_to_text(
 
 
 def text_body(body: bytes, http_charset: str | None) -> tuple[str, str]:
-    if http_charset:
+    """A text/plain body: its HTTP charset where the bytes decode in it, but a UTF-16/32 label
+    only on bytes with a NUL (UTF-8 text decoded so was every two bytes one CJK character), else
+    detected as a text file's."""
+    if http_charset and _label_fits(http_charset, body):
         try:
             return body.decode(http_charset).replace("\r\n", "\n").replace("\r", "\n"), http_charset
         except (UnicodeDecodeError, LookupError):
