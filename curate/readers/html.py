@@ -74,7 +74,7 @@ def _undo(coding: str, raw: bytes, cap: int) -> bytes:
         import zstandard
 
         return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read(cap + 1)
-    if looks_binary(raw) and not utf16_without_bom(raw):
+    if binary_body(raw):
         raise ValueError(f"unknown content coding {coding!r}")
     return raw
 
