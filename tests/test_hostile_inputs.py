@@ -93,6 +93,13 @@ def _damaged_parquet() -> bytes:
     return bytes(data)
 
 
+def _pg_book(title: str, first: str) -> str:
+    """A Project Gutenberg e-text: header, marker, the book, end marker, licence."""
+    return (f"The Project Gutenberg eBook of {title}\n\nTitle: {title}\nAuthor: Anon\n\n"
+            f"*** START OF THE PROJECT GUTENBERG EBOOK {title.upper()} ***\n\n{first}\n" + "A line of the story.\n" * 50
+            + f"\n*** END OF THE PROJECT GUTENBERG EBOOK {title.upper()} ***\n\nSection 1. General Terms of Use ...\n")
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """One ingest run over a folder of every odd file: (text, ledger, quarantine, manifest)."""
@@ -108,12 +115,18 @@ def run(tmp_path_factory):
     pq.write_table(pa.table({"id": ["h1", "h2", "h3"], "text": pa.array(
         [PAGE.encode(), "Un texte en UTF-8, déjà lu.".encode(), b"caf\xe9 latin-1"], pa.binary())}), inp / "hive.parquet")
     (inp / "damaged.parquet").write_bytes(_damaged_parquet())
+    whole = _damaged_parquet()  # its footer's metadata overwritten: pyarrow's error spans lines
+    (inp / "no_footer.parquet").write_bytes(whole[:-40] + b"\xff" * 32 + whole[-8:])
+    books = root / "books"
+    books.mkdir()
+    (books / "omnibus.txt").write_text(_pg_book("Alpha", "The first tale begins.") + _pg_book("Beta", "The second tale begins."))
     out = root / "out"
     with pytest.MonkeyPatch.context() as mp:
         from pipelines import pipeline, pool
 
         mp.setattr(pipeline, "pool_workers", lambda run, local: pool.workers(run, local) if run.get("workers") else 1)
-        assert cli.main(["run", "--input", str(inp), "--domain", "web", "--source", "s", "--stages", "ingest",
+        assert cli.main(["run", "--input", str(inp), "--domain", "web", "--source", "s", "--input", str(books), "--domain", "books",
+                         "--stages", "ingest",
                          "--output", str(out), "--progress", "off"]) == 0
     kinds = {k: pl.read_parquet(str(out / k / "*.parquet")) for k in ("text", "ledger", "quarantine")}
     return kinds["text"], kinds["ledger"], kinds["quarantine"], json.loads((out / "manifest.json").read_text())
@@ -144,7 +157,7 @@ def test_each_odd_response_ends_where_it_should(run, name, expect):
 def test_every_record_is_accounted_for(run):
     """Records in (counted here, as written) = kept + ledger + quarantine, file by file."""
     text, ledger, quarantine, manifest = run
-    wrote = {"odd.warc": len(RESPONSES), "lf_only.warc": 1, "image.html": 1, "utf16.html": 1, "hive.parquet": 3, "damaged.parquet": 301}  # its unreadable row group of 100 rows: one row
+    wrote = {"odd.warc": len(RESPONSES), "lf_only.warc": 1, "image.html": 1, "utf16.html": 1, "hive.parquet": 3, "damaged.parquet": 301, "no_footer.parquet": 1, "omnibus.txt": 1}  # its unreadable row group of 100 rows: one row
     got = pl.concat([t.select("path") for t in (text, ledger, quarantine)])["path"].value_counts()
     assert dict(zip(got["path"], got["count"])) == wrote
     c = manifest["counts"]["ingest"]
@@ -186,3 +199,22 @@ def test_a_damaged_parquet_row_group_costs_its_rows_only(run):
     row = quarantine.filter(pl.col("path") == "damaged.parquet").row(0, named=True)
     assert row["offset"] == 200 and row["reason"] == "read_error", row
     assert "row group 2 (rows 200 to 299, 100 rows)" in row["detail"] and "\n" not in row["detail"], row
+
+
+def test_a_quarantine_detail_is_one_line(run):
+    """An unreadable file's error, pyarrow's 'Couldn't deserialize thrift: ...\\n' too, is one line
+    of the quarantine row (as `curate audit --why` and a query print it)."""
+    _, _, quarantine, _ = run
+    row = quarantine.filter(pl.col("path") == "no_footer.parquet").row(0, named=True)
+    assert row["reason"] == "read_error" and row["detail"] and "\n" not in row["detail"], row
+
+
+def test_two_gutenberg_books_in_one_file_keep_both_texts(run):
+    """`cat a.txt b.txt` of two PG e-texts: the first book's footer ended the text, and the second
+    book was dropped without a word (no ledger or quarantine row); now each book's text is kept,
+    the licences and headers out, the first book's title in meta."""
+    text, _, _, _ = run
+    row = text.filter(pl.col("path") == "omnibus.txt").row(0, named=True)
+    assert "The first tale begins." in row["text"] and "The second tale begins." in row["text"], row["text"]
+    assert "General Terms" not in row["text"] and "START OF" not in row["text"] and "Title:" not in row["text"]
+    assert json.loads(row["meta"])["title"] == "Alpha"

@@ -1618,10 +1618,16 @@ def read_batches(shard: Shard, reader, limits: Limits, skipped: dict | None = No
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as e:  # a broken file costs one quarantine row, not the job (Rust panics included)
-            b.add(Bad(last, "read_error", f"{type(e).__name__}: {e}"[:500]))
+            b.add(Bad(last, "read_error", error_text(e)))
         if streams:
             b.stream = streams[-1]
         yield from b.flush(final=True)
+
+
+def error_text(e: BaseException) -> str:
+    """A reader's error as a quarantine row's detail: one line (pyarrow's thrift errors end in a
+    newline and a control byte), at most 500 characters."""
+    return shell.one_line(" ".join(f"{type(e).__name__}: {e}".split()))[:500]
 
 
 def relpath(path: str, root: str) -> str:

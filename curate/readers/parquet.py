@@ -7,7 +7,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
+from curate.readers.common import Bad, Doc, Limits, Shard, error_text, open_raw
 from curate.readers.jsonl import record_to_doc
 from curate.readers.meta import MetaKey, free_key, meta_key
 
@@ -173,8 +173,7 @@ def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
             raise
         except Exception as e:  # noqa: BLE001 - a damaged row group: the footer says its rows, the next one may read
             n = md.row_group(g).num_rows  # one row for them (the file's later groups were lost without a count)
-            why = " ".join(f"{type(e).__name__}: {e}".split())  # pyarrow's thrift errors span lines
-            yield Bad(row, "read_error", f"row group {g} (rows {row} to {row + n - 1}, {n} rows) cannot be read: {why}"[:500])
+            yield Bad(row, "read_error", f"row group {g} (rows {row} to {row + n - 1}, {n} rows) cannot be read: {error_text(e)}"[:500])
             row += n
             continue
         for batch in table.to_batches(max_chunksize=limits.batch_size):

@@ -24,7 +24,7 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, open_sniffed, too_large
+from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, error_text, open_sniffed, too_large
 from curate.readers.extract_helper import extract_page
 from curate.readers.html import binary_body, decode_body, text_body
 
@@ -144,7 +144,7 @@ def _records(shard: Shard, limits: Limits, rtype, handle, others: dict) -> Itera
         except BaseException as e:
             if isinstance(e, _FATAL):
                 raise
-            yield Bad(0, "read_error", f"{type(e).__name__}: {e}"[:500])
+            yield Bad(0, "read_error", error_text(e))
             return
         while True:
             try:
@@ -177,7 +177,7 @@ def _records(shard: Shard, limits: Limits, rtype, handle, others: dict) -> Itera
             except BaseException as e:
                 if isinstance(e, _FATAL):
                     raise
-                out = Bad(last, "read_error", f"{type(e).__name__}: {e}"[:500])
+                out = Bad(last, "read_error", error_text(e))
             if isinstance(out, Bad) and out.reason == "truncated_record":
                 yield Bad(out.offset, *inp.error) if inp.error else out
                 return  # nothing after a cut record can be trusted
