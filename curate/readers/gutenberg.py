@@ -53,30 +53,45 @@ _EBOOK_NO = re.compile(r"\[\s*e-?book\s*#\s*(\d+)\s*\]", re.I)
 
 
 def strip_gutenberg(text: str) -> tuple[str, dict]:
-    """(body, meta): the book without PG header/footer; meta has title, author, ... if found."""
+    """(body, meta): the book without PG header/footer; meta has title, author, ... if found
+    (the first book's, where the file holds several: ``cat a.txt b.txt`` of two PG books kept
+    the first one's text alone, the second dropped without a word; each book's text is kept)."""
     lines = re.split(r"\r\n?|\n", text)  # any line endings; a stripped body comes back with \n
     s = [ln.strip() for ln in lines]
-    start = _find(s, _START)
+    book = _book(lines, s, 0)
+    if book is None:
+        return text, {}
+    start, end, meta = book
+    parts = ["\n".join(lines[start:end])]
+    while end < len(s) and _find(s, _START, end) is not None:  # another book after this one's footer
+        start, end, _ = _book(lines, s, end)
+        parts.append("\n".join(lines[start:end]))
+    return "\n\n".join(p for p in parts if p), meta
+
+
+def _book(lines: list[str], s: list[str], lo: int) -> tuple[int, int, dict] | None:
+    """(start, end, meta) of the book text from line ``lo`` on; None where no marker says one."""
+    start = _find(s, _START, lo)
     if start is not None:
         start = _marker_end(s, start)
-    end = _footer(s, start or 0)
+    end = _footer(s, start or lo)
     if start is None:
         # "*END*THE SMALL PRINT" closes old headers, but some footers end with it too
-        sp = _find(s, _SMALL_PRINT_END)
+        sp = _find(s, _SMALL_PRINT_END, lo)
         if sp is not None and sp < (len(s) // 2 if end is None else end):
             start = sp + 1
     if start is None and end is None:
-        return text, {}
-    meta = _header_meta(lines[:start]) if start else {}
+        return None
+    meta = _header_meta(lines[lo:start]) if start else {}
     meta["gutenberg"] = True  # tells downstream the boilerplate was removed
-    start = start or 0
+    start = start or lo
     end = len(lines) if end is None else end
     start = _skip_front_matter(s, start, end)
     while start < end and not s[start]:
         start += 1
     while end > start and not s[end - 1]:
         end -= 1
-    return "\n".join(lines[start:end]), meta
+    return start, end, meta
 
 
 def _find(s: list[str], pat: re.Pattern, lo: int = 0):

@@ -37,41 +37,92 @@ def _dechunk(raw: bytes) -> bytes:
 def decode_body(raw: bytes, http_headers, cap: int) -> bytes | None:
     """Undo transfer and content encodings, producing at most cap + 1 bytes (bombs).
 
-    Returns None when a declared content encoding cannot be undone and the bytes are not
-    text either (crawlers sometimes store the decoded body but keep the header).
+    Codings are undone last first (``Content-Encoding: gzip, br`` is brotli over gzip: only a
+    lone coding was undone, and the compressed bytes were the page's text). A gzip body without
+    the header (a crawler that dropped it) is undone too. Returns None when a declared content
+    encoding cannot be undone and the bytes are not text either (crawlers sometimes store the
+    decoded body but keep the header).
     """
     if "chunked" in (http_headers.get("Transfer-Encoding") or "").lower():
         raw = _dechunk(raw)
-    enc = (http_headers.get("Content-Encoding") or "").strip().lower()
+    codings = [c for c in (http_headers.get("Content-Encoding") or "").lower().replace(" ", "").split(",") if c]
+    if not codings and raw.startswith(b"\x1f\x8b\x08"):
+        codings = ["gzip"]
+    for coding in reversed(codings):
+        try:
+            raw = _undo(coding, raw, cap)
+        except Exception:
+            return None if looks_binary(raw) else raw
+    return raw
+
+
+def _undo(coding: str, raw: bytes, cap: int) -> bytes:
+    """``raw`` with one content coding undone, at most cap + 1 bytes; an unknown coding leaves
+    text as it is and raises on binary bytes: no document of those."""
+    if coding in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(raw, cap + 1)  # gzip or zlib header
+        except zlib.error:
+            return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, cap + 1)  # raw deflate
+    if coding == "br":
+        import brotli  # a FastWARC dependency
+
+        return brotli.Decompressor().process(raw, output_buffer_limit=cap + 1)
+    if coding == "identity":
+        return raw
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read(cap + 1)
+    if binary_body(raw):
+        raise ValueError(f"unknown content coding {coding!r}")
+    return raw
+
+
+def utf16_without_bom(body: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for a page written in UTF-16 without a byte-order mark: each
+    ASCII character of its markup has a NUL beside it, on the same side (it was read as a
+    one-byte charset, its markup the page's text); None for other bytes, binary ones too."""
+    head = body[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= len(head) // 8 and even * 8 <= odd:
+        return "utf-16-le"
+    if even >= len(head) // 8 and odd * 8 <= even:
+        return "utf-16-be"
+    return None
+
+
+def binary_body(body: bytes) -> bool:
+    """A body that is no page or text (an image or PDF served as text/html): NUL or control
+    bytes, and not UTF-16 (``looks_binary``, as for books and source files)."""
+    return looks_binary(body) and not utf16_without_bom(body)
+
+
+def _label_fits(label: str, body: bytes) -> bool:
+    """False for a UTF-16/32 label on bytes without a NUL in their head: UTF-16 or UTF-32 text
+    has one beside every ASCII character, so such a label is a lie."""
     try:
-        if enc in ("gzip", "x-gzip", "deflate"):
-            try:
-                return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(raw, cap + 1)  # gzip or zlib header
-            except zlib.error:
-                return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, cap + 1)  # raw deflate
-        if enc == "br":
-            import brotli  # a FastWARC dependency
-
-            return brotli.Decompressor().process(raw, output_buffer_limit=cap + 1)
-        if enc == "zstd":
-            import zstandard
-
-            return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read(cap + 1)
-    except Exception:
-        return None if looks_binary(raw) else raw
-    return raw  # identity, or a coding we do not know: let the content checks decide
+        wide = codecs.lookup(label).name.startswith(("utf-16", "utf-32"))
+    except LookupError:
+        return True  # not ours to judge: decoding says
+    return not wide or b"\x00" in body[:4096]
 
 
 def _html_encoding(body: bytes, http_charset: str | None) -> str:
-    """BOM, then the HTTP header charset, then <meta charset>, then valid UTF-8, then detection."""
+    """BOM, then UTF-16 told by its NULs, then the HTTP header charset, then <meta charset>,
+    then valid UTF-8, then detection. A UTF-16 label on bytes that are not (no BOM, no NUL byte,
+    which every ASCII character of UTF-16 markup has beside it: the page was decoded as every two
+    bytes one CJK character) is passed over, as HTML's own rule does for a <meta> one."""
     from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
 
     for bom, enc in _BOMS:
         if body.startswith(bom):
             return enc
+    if wide := utf16_without_bom(body):
+        return wide
     for label in (http_charset, *(m.decode("ascii") for m in _META_CHARSET.findall(body[:4096])[:1])):
         enc = label and map_encoding_to_html5(label, fallback_utf8=False)
-        if enc:
+        if enc and _label_fits(enc, body):
             return enc
     try:
         body.decode("utf-8")
@@ -135,7 +186,10 @@ def html_to_text(
 
 
 def text_body(body: bytes, http_charset: str | None) -> tuple[str, str]:
-    if http_charset:
+    """A text/plain body: its HTTP charset where the bytes decode in it, but a UTF-16/32 label
+    only on bytes with a NUL (UTF-8 text decoded so was every two bytes one CJK character), else
+    detected as a text file's."""
+    if http_charset and _label_fits(http_charset, body):
         try:
             return body.decode(http_charset).replace("\r\n", "\n").replace("\r", "\n"), http_charset
         except (UnicodeDecodeError, LookupError):

@@ -686,6 +686,11 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
         null = next((n for n in text_fields if _present(obj, n)), None)
         return Bad(offset, "missing_text_field", f"text field {null!r} is null" if null
                    else f"none of the fields {list(text_fields)} is present", user_id=uid)
+    if isinstance(text, bytes) and not from_json:  # a Parquet binary column (Hive, Spark): its UTF-8
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return Bad(offset, "invalid_utf8", str(e), user_id=uid)
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))

@@ -13,6 +13,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes
 from curate.readers.extract_helper import extract_page
+from curate.readers.html import binary_body
 
 
 def read_html(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
@@ -20,6 +21,9 @@ def read_html(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         body = f.read(limits.max_html_bytes + 1)
     if len(body) > limits.max_html_bytes:
         yield Bad(0, "html_too_large", f"HTML over max_html_bytes {limits.max_html_bytes}")
+        return
+    if binary_body(body):  # an image saved under a page's name
+        yield Bad(0, "binary", "NUL or control bytes in the first 8 KiB: not a page")
         return
     status, *res = extract_page(body, None, limits)
     if status != "ok":

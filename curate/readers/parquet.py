@@ -7,7 +7,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
+from curate.readers.common import Bad, Doc, Limits, Shard, error_text, open_raw
 from curate.readers.jsonl import record_to_doc
 from curate.readers.meta import MetaKey, free_key, meta_key
 
@@ -30,8 +30,7 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
                 "cannot be told; write it with one text column, or give --text-field naming another")
     if found:  # the reader takes the first one a row has: a column of lists or numbers gives nothing
         kind = _column_type(schema, found[0])
-        if kind is None or pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind) or (
-                pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type)):
+        if kind is None or _is_text(kind) or (pa.types.is_dictionary(kind) and _is_text(kind.value_type)):
             return None
         inner = [f"{found[0]}.{f.name}" for f in kind if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)] \
             if pa.types.is_struct(kind) else []
@@ -75,6 +74,13 @@ def _column_type(schema, dotted: str):
 
 def _is_view(kind) -> bool:
     return getattr(pa.types, "is_string_view", lambda _: False)(kind)
+
+
+def _is_text(kind) -> bool:
+    """A column type a text can be read from: a string, or binary, as Hive and Spark write strings
+    (read as its UTF-8 by record_to_doc; it was refused before the run as holding no text)."""
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind) or pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind) or getattr(pa.types, "is_binary_view", lambda _: False)(kind))
 
 
 def _rows(batch: pa.RecordBatch) -> list[dict]:
@@ -161,7 +167,15 @@ def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     last_group = md.num_row_groups if shard.end is None else shard.end
     row = sum(md.row_group(i).num_rows for i in range(first_group))
     for g in range(first_group, last_group):
-        table = pf.read_row_group(g)
+        try:
+            table = pf.read_row_group(g)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except Exception as e:  # noqa: BLE001 - a damaged row group: the footer says its rows, the next one may read
+            n = md.row_group(g).num_rows  # one row for them (the file's later groups were lost without a count)
+            yield Bad(row, "read_error", f"row group {g} (rows {row} to {row + n - 1}, {n} rows) cannot be read: {error_text(e)}"[:500])
+            row += n
+            continue
         for batch in table.to_batches(max_chunksize=limits.batch_size):
             for obj in _rows(batch):
                 yield record_to_doc(obj, row, shard)

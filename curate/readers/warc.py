@@ -24,9 +24,9 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, open_sniffed, too_large
+from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, error_text, open_sniffed, too_large
 from curate.readers.extract_helper import extract_page
-from curate.readers.html import decode_body, text_body
+from curate.readers.html import binary_body, decode_body, text_body
 
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
@@ -144,7 +144,7 @@ def _records(shard: Shard, limits: Limits, rtype, handle, others: dict) -> Itera
         except BaseException as e:
             if isinstance(e, _FATAL):
                 raise
-            yield Bad(0, "read_error", f"{type(e).__name__}: {e}"[:500])
+            yield Bad(0, "read_error", error_text(e))
             return
         while True:
             try:
@@ -159,6 +159,9 @@ def _records(shard: Shard, limits: Limits, rtype, handle, others: dict) -> Itera
                 yield Bad(last, reason, detail)
                 return
             last = rec.stream_pos
+            if not _has_length(rec.headers) and _bare_newlines(rec.headers):
+                yield Bad(last, "not_a_warc", _bare_newlines_detail(shard.path))
+                return
             if rec.record_type != rtype:
                 kind = rec.headers.get("WARC-Type") or "untyped"
                 others[kind] = others.get(kind, 0) + 1
@@ -174,7 +177,7 @@ def _records(shard: Shard, limits: Limits, rtype, handle, others: dict) -> Itera
             except BaseException as e:
                 if isinstance(e, _FATAL):
                     raise
-                out = Bad(last, "read_error", f"{type(e).__name__}: {e}"[:500])
+                out = Bad(last, "read_error", error_text(e))
             if isinstance(out, Bad) and out.reason == "truncated_record":
                 yield Bad(out.offset, *inp.error) if inp.error else out
                 return  # nothing after a cut record can be trusted
@@ -219,6 +222,23 @@ def _has_length(h) -> bool:
     return (h.get("Content-Length") or "").strip().isdigit()
 
 
+def _bare_newlines_detail(path: str) -> str:
+    """What a WARC of bare newlines is and the command that rewrites it (warcio reads such lines)."""
+    from curate.shell import quote, said
+
+    base = path[: -len(suffix)] if (suffix := next((x for x in (".warc.gz", ".warc.zst", ".warc", ".gz") if path.endswith(x)), "")) else path
+    fixed = base + ".fixed.warc.gz"
+    return ("its WARC header lines end with a bare \\n, not \\r\\n as a WARC's must (a hand-made or converted file), "
+            "which curate's WARC parser does not read: rewrite it, e.g. pip install warcio; "
+            + said(f"warcio recompress {quote(path)} {quote(fixed)}", path, fixed))
+
+
+def _bare_newlines(h) -> bool:
+    """FastWARC ends a header line at \\r\\n only: a record written with bare \\n is one header whose
+    value holds the rest of the record (it was counted as a record type named by that text)."""
+    return any("\n" in v for v in h.values())
+
+
 def _clean(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if v is not None}
 
@@ -244,6 +264,10 @@ def _response(rec, limits: Limits) -> Doc | Bad:
     except Exception as e:
         return Bad(off, "bad_http_header", f"{type(e).__name__}: {e}"[:500])
     hh = rec.http_headers
+    if hh is not None and "\n" in (hh.status_line or ""):  # FastWARC ends an HTTP line at \r\n only
+        return Bad(off, "bad_http_header", "its HTTP header lines end with a bare \\n, not \\r\\n: the whole response was "
+                   "read as its status line (it went to the ledger as non_html_content); rewrite the file, e.g. "
+                   "pip install warcio; warcio recompress FILE FIXED.warc.gz")
     status = hh.status_code if hh is not None else None
     ctype = (rec.http_content_type or "").strip().lower() or None
     meta.update(http_status=status, content_type=ctype)
@@ -262,6 +286,8 @@ def _response(rec, limits: Limits) -> Doc | Bad:
         return Bad(off, "content_decoding_error", f"cannot undo Content-Encoding {hh.get('Content-Encoding')!r}")
     if len(body) > limits.max_record_bytes:
         return Bad(off, "record_too_large", f"decoded HTTP body over max_record_bytes {limits.max_record_bytes}")
+    if binary_body(body):  # an image or PDF served as a page: its bytes are no text
+        return Doc(text="", offset=off, url=url, meta=_clean(meta), skip_rule="non_html_content")
     if ctype in HTML_TYPES and len(body) > limits.max_html_bytes:
         return Bad(off, "html_too_large", f"HTML of {len(body)} bytes > max_html_bytes {limits.max_html_bytes}")
     if ctype in HTML_TYPES:
