@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from curate.stages.filters.redact import Rewrite, code_points, redaction
-from curate.stages.numba_cache import njit
+from curate.stages.numba_cache import njit, numba_ready, python_twins
 
 SECRETS = {
     "kinds": ["private_key", "token", "password"],
@@ -1148,8 +1148,48 @@ def candidates(text: str) -> tuple:
     last = _LAST[0]  # one read: another thread may replace it
     if last[0] is not text:
         codes = code_points(text)
-        last = _LAST[0] = (text, _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS))
+        if _in_python(len(codes)):
+            py = _python()
+            found = py["_candidates"](codes.tolist(), *py["tables"], None if codes.dtype == np.uint8 else py["ustarts"])
+        else:
+            found = _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS)
+        last = _LAST[0] = (text, found)
     return last[1]
+
+
+# The kernels run as Python (``python_twins``) in a process where numba is not set up, for its first _PYTHON_CHARS: a
+# ledger snippet's 712 characters take ~0.2 ms so, where numba's set-up costs ~0.7 CPU-s and 50-70 MB in each worker that
+# makes one (a run without the filter, whose warm-up sets numba up before the fork: langid's removals). Past that, or
+# for a longer text, the kernels: at most ~0.3 CPU-s in Python before them (bench/bench_ledger_snippets.py --pool).
+_PYTHON_CHARS = 1_000_000
+_PYTHON = {"left": _PYTHON_CHARS, "twins": None}
+
+
+def warm_up() -> None:
+    """Load the kernels, ASCII text's and wider text's, in this process: one that scans whole texts (the filter's)."""
+    for text in ("a b a b", "é è é è"):
+        codes = code_points(text)
+        _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS)
+
+
+def _in_python(n: int) -> bool:
+    """Scan ``n`` characters in Python (counted), not with the kernels?"""
+    if numba_ready() or n > _PYTHON["left"]:
+        return False
+    _PYTHON["left"] -= n
+    return True
+
+
+def _python() -> dict:
+    """The kernels as Python, and their tables as Python ints (lists, object arrays): numpy's small scalars wrap where
+    numba's int64 do not (``_USTARTS``' int8 `u << 14` in ``_name_tail_run``), and index ~5x slower."""
+    if _PYTHON["twins"] is None:
+        py = python_twins(globals())
+        py["_FOLD_BASE"] = _FOLD_BASE.tolist()
+        py["tables"] = (_PAIRS.astype(object), (_ROWS.astype(object), _FIRST_ROW.tolist(), _NAME_TAILS.tolist()), _UNAMES.astype(object))
+        py["ustarts"] = _USTARTS.tolist()
+        _PYTHON["twins"] = py
+    return _PYTHON["twins"]
 
 
 def _lines(text: str) -> list:
@@ -1355,7 +1395,11 @@ def _read_zero_widths(text: str) -> str:
     (``_INVISIBLES``) read without them (``_read_invisible_runs``); any other word as it is: Persian's ZWNJ between its own
     letters (`می\u200cشود`). In one compiled pass (a word at a time in Python, with a regex and str.translate each, read a
     Persian text with one `API\u200cها` in 20 words at 30 MB/s)."""
-    out, changed = _read_invisible_runs(code_points(text), _USTARTS)
+    codes = code_points(text)
+    if _in_python(len(codes)):  # (numpy's scalars: nothing here but compared and copied)
+        out, changed = _python()["_read_invisible_runs"](codes, _USTARTS)
+    else:
+        out, changed = _read_invisible_runs(codes, _USTARTS)
     return out.tobytes().decode("utf-32-le", "surrogatepass") if changed else text
 
 
