@@ -366,7 +366,9 @@ def _named_value_ok(m: re.Match) -> bool:
 
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
 # (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`), in any script (`Xk9... est expiré`, `... истёк`)
-_LETTERS = rf"(?:[^\W\d_]|{_MARK})+"  # a word's letters, its marks among them (Devanagari's `समाप्त`)
+# a word's letters, its marks among them (Devanagari's `समाप्त`): runs of each, possessive (nested runs that backtrack
+# try every split of a long word that fails)
+_LETTERS = rf"(?:[^\W\d_]++|{_MARK}++)++"
 _PLAIN_WORD = re.compile(rf"\.*{_LETTERS}(?:\.+{_LETTERS})*[,.;:!?]?")  # (`ист.ек`: NFD's `исте\u0308к` read)
 _READ_WORD = re.compile(r"(?<!\S)\.+[^\W\d_]")  # a word the reading of its marks began with "."s (NFD's `.lauft`)
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
