@@ -1016,6 +1016,7 @@ TABLE_53 = [
     # did not read the value at all, the filter kept it whole
     ("python", f'password = "Família, {_K53} expira"\n', _K53),
     ("python", f'password = "Familia, {_K53} expira"\n', _K53),
+    ("python", f'password = "use {_K53} login"\n', _K53),  # (a label's `login`: kept whole)
     ("python", f'token = "नमस्ते {_K53} समाप्त"\n', _K53),
     ("python", f'token = "{_K53} कृपया"\n', _K53),
     ("python", f'token = "कृपया {_K53}"\n', f"कृपया {_K53}"),  # a word beside the key alone goes with it, as `"ключ Xk9..."`

@@ -418,10 +418,11 @@ def _another_script_ok(m: re.Match, v: str, name: str):
 
 
 def _read_prose_span(m: re.Match, v: str):
-    """A password's value ``v`` read from NFD (`Xk9... la\u0308uft ab` read `Xk9... .lauft ab`, ``_READ_WORD``): the
-    (start, end) of its key's words where prose follows them (``_key_words_span``), as its NFC spelling's non-ASCII
-    words are judged; else None (it was taken whole: NFC kept `<KEY> läuft ab`, NFD `<KEY>`)."""
-    if " " in v and _READ_WORD.search(v):
+    """A password's value ``v`` of words: the (start, end) of its key's words where prose stands beside them
+    (``_key_words_span``), as a token's are judged; else None (``_password_ok`` judges it whole). Read from NFD too
+    (`Xk9... la\u0308uft ab` read `Xk9... .lauft ab`: NFC kept `<KEY> läuft ab`, NFD took it whole), and in ASCII
+    (`"use Xk9... login"`: its `login` made it a label's, kept whole)."""
+    if " " in v:
         span = _key_words_span(m, v)
         if isinstance(span, tuple):
             return span
