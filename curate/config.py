@@ -611,12 +611,18 @@ def apply_sets(raw: dict, sets: list[str]) -> None:
     """Each ``--set`` into the file's tables: parent tables are merged, the value at the key
     replaces the file's whole (a table given to ``rebalance.targets`` is the new targets)."""
     errors = []
+    given: dict[str, str] = {}
     for text in sets:
         try:
             path, value = parse_set(text)
         except ConfigError as e:
             errors += e.messages
             continue
+        key = ".".join(path)
+        if key in given:  # the last one won without a word, as a second --shards did
+            errors.append(f"--set {key} given twice (--set {given[key]}, then --set {text}): give it once")
+            continue
+        given[key] = text
         node = raw
         for i, part in enumerate(path[:-1]):
             nxt = node.setdefault(part, {})

@@ -1,0 +1,41 @@
+"""What a new user's first hour with the README found: each mistake of theirs is one clear line
+naming what they typed, through `curate` (in-process `cli.main`) or `config.load`."""
+from __future__ import annotations
+
+import pytest
+
+from curate import cli, config
+
+
+def _said(capsys, argv) -> str:
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    return err
+
+
+def test_a_set_of_one_key_twice_is_refused():
+    """`--set run.shards=2 --set run.shards=3`: the last one won without a word (a long command
+    line, or a script adding its --set to a user's), as a second --shards did before it was refused."""
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=["run.shards=2", "run.shards=3"])
+    assert err.value.messages == ["--set run.shards given twice (--set run.shards=2, then --set run.shards=3): give it once"]
+    # a key inside a table another --set gives whole changes that entry, as the README's table says: not twice
+    cfg = config.load(None, sets=["rebalance.targets={web = 0.7, code = 0.3}", "rebalance.max_epochs.code=4",
+                                  "rebalance.max_epochs.books=2"])
+    assert cfg.stages["rebalance"]["max_epochs"]["code"] == 4 and cfg.stages["rebalance"]["max_epochs"]["books"] == 2
+
+
+@pytest.mark.parametrize("setting, said", [
+    # "dedup: need bands*rows <= num_perm and all >= 1 (MinHashConfig(num_perm=112, bands=14, rows=0, ngram=5, ...
+    # normalize=NormalizeConfig(nfkc=True, ...)))": no key named, a dataclass's repr to read
+    ("dedup.rows=0", "dedup.rows: must be >= 1, got 0"),
+    ("dedup.ngram=0", "dedup.ngram: must be >= 1, got 0"),
+    ("dedup.num_perm=0", "dedup.num_perm: must be >= 1, got 0"),
+    ("dedup.bands=20", "dedup: bands x rows = 20 x 8 = 160 is more than num_perm = 112: "
+                       "lower dedup.bands or dedup.rows, or raise dedup.num_perm"),
+])
+def test_a_minhash_setting_out_of_range_names_its_key(setting, said):
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=[setting])
+    assert err.value.messages == [said if said.startswith("dedup:") else said.replace(":", f" (from --set {setting}):", 1)]
