@@ -292,6 +292,16 @@ def split_sets(argv: list[str]) -> list[str]:
     return errors
 
 
+def config_option(argv: list[str]) -> list[str]:
+    """`curate run --config team.toml`: the file is a positional argument; --config was an unknown
+    option, and the config's own errors followed as if no file were given ("no inputs")."""
+    for i, a in enumerate(argv):
+        if a == "--config" or a.startswith("--config="):
+            path = a[9:] if "=" in a else argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("-") else "FILE"
+            return [f"--config: a config file is given without it: curate {argv[0]}{' DIR' * (argv[0] == 'mix')} {path}"]
+    return []
+
+
 # command -> (module with main(argv) -> int, help)
 DELEGATED = {
     "train-quality": ("curate.stages.quality_train", "train a fastText quality classifier"),
@@ -1087,7 +1097,7 @@ def main(argv=None) -> int:
         ours = {o for a in commands[argv[0]]._actions for o in a.option_strings}
         argv = argv[:1] + attach_values(argv[1:], ours)
     try:
-        errors = split_sets(argv) if argv and argv[0] in ("run", "config", "mix") else []
+        errors = split_sets(argv) + config_option(argv) if argv and argv[0] in ("run", "config", "mix") else []
         if errors:
             raise UsageError(f"curate {argv[0]}", errors[0])
         ns, rest = ap.parse_known_args(argv)

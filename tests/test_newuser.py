@@ -39,3 +39,15 @@ def test_a_minhash_setting_out_of_range_names_its_key(setting, said):
     with pytest.raises(config.ConfigError) as err:
         config.load(None, sets=[setting])
     assert err.value.messages == [said if said.startswith("dedup:") else said.replace(":", f" (from --set {setting}):", 1)]
+
+
+@pytest.mark.parametrize("argv, said", [
+    # "unknown option --config: neither a curate option nor a Beam pipeline option for DirectRunner", then the
+    # config's errors as if none were given ("no inputs", "run.output: required"); `curate config`: "unexpected argument"
+    (["run", "--config", "team.toml"], "curate: --config: a config file is given without it: curate run team.toml\n"),
+    (["run", "--config=team.toml", "--output", "o"], "curate: --config: a config file is given without it: curate run team.toml\n"),
+    (["config", "--config", "team.toml"], "curate: --config: a config file is given without it: curate config team.toml\n"),
+    (["mix", "out", "--config", "team.toml"], "curate: --config: a config file is given without it: curate mix DIR team.toml\n"),
+])
+def test_config_given_as_an_option_says_how_to_give_it(capsys, argv, said):
+    assert _said(capsys, argv).startswith(said)
