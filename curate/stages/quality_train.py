@@ -368,10 +368,29 @@ def _train(path: str, params: dict, quantize: bool, cutoff: int, threads: int, o
     model.save_model(output)
 
 
+FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")  # the first bytes of every fastText model file
+
+
+def refused_output(path: str) -> str | None:
+    """Why ``--output`` may not be written: a file of the user's (notes, an input's path pasted in the
+    wrong place) was overwritten by the model without a word. A model (this command's, retrained) is replaced."""
+    if os.path.isdir(path):
+        return f"{path!r} is a folder"
+    with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
+        if f.read(4) != FASTTEXT_MAGIC:
+            return f"{path!r} exists and is not a fastText model"
+    return None
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if not 0 <= args.held_out < 1:
         print("curate train-quality: --held-out must be in [0, 1)", file=sys.stderr)
+        return 2
+    refused = refused_output(args.output)
+    if refused:
+        print(f"curate train-quality: --output {refused}: give the model file's path, a new one or a model to replace",
+              file=sys.stderr)
         return 2
     t0 = time.time()
     try:
