@@ -70,18 +70,6 @@ class _InputAction(argparse.Action):
         ns.inputs = inputs
 
 
-class _Once(argparse.Action):
-    """An option that sets one value: given twice, the last one won without a word. Told by the
-    options seen, not by a value set (demo's --output has a default)."""
-
-    def __call__(self, parser, ns, value, option_string=None):
-        seen = ns.__dict__.setdefault("_given", set())
-        if self.dest in seen:
-            parser.error(f"{option_string} given twice ({getattr(ns, self.dest)}, then {value}): give it once")
-        seen.add(self.dest)
-        setattr(ns, self.dest, value)
-
-
 def _names(option: str, example: str):
     """The type of a comma-separated list option: an empty one (`--stages=`, a script's unset
     variable) fell back to the default without a word (every default stage ran)."""
@@ -145,15 +133,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     r.add_argument("--input", dest="glob", action=_InputAction, help="input file, directory or glob (repeatable)")
     for o in INPUT_OPTS:
         r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=INPUT_HELP[o])
-    r.add_argument("--output", action=_Once, help="output directory (required here or as run.output)")
-    r.add_argument("--stages", action=_Once, type=_names("stages", "--stages ingest,dedup"), help="comma-separated subset of stages, run in pipeline order (default: all but the "
+    r.add_argument("--output", action=shell.Once, help="output directory (required here or as run.output)")
+    r.add_argument("--stages", action=shell.Once, type=_names("stages", "--stages ingest,dedup"), help="comma-separated subset of stages, run in pipeline order (default: all but the "
                    f"opt-in {', '.join(OPT_IN_STAGES)}, which run when named here or configured)")
-    r.add_argument("--languages", action=_Once, type=_names("languages", "--languages en,de, or all"), help="comma-separated target languages for langid (e.g. en,de), or 'all'")
-    r.add_argument("--shards", action=_Once, type=int, help="Parquet files per output kind (default 4)")
-    r.add_argument("--workers", action=_Once, type=int, help="local runs: worker processes for the heavy steps (run.workers; "
+    r.add_argument("--languages", action=shell.Once, type=_names("languages", "--languages en,de, or all"), help="comma-separated target languages for langid (e.g. en,de), or 'all'")
+    r.add_argument("--shards", action=shell.Once, type=int, help="Parquet files per output kind (default 4)")
+    r.add_argument("--workers", action=shell.Once, type=int, help="local runs: worker processes for the heavy steps (run.workers; "
                    "default 0 = one per core, 1 = this process only); the output does not depend on it")
     r.add_argument(
-        "--progress", action=_Once, choices=["auto", "on", "off"],
+        "--progress", action=shell.Once, choices=["auto", "on", "off"],
         help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
     )
     r.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
@@ -162,15 +150,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
                        epilog="Other options go to Apache Beam, as for `curate run`.")
-    d.add_argument("--output", action=_Once, default="curate-demo", type=shell.home_path, help="where to write the sample shards and the result")
-    d.add_argument("--progress", action=_Once, choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
+    d.add_argument("--output", action=shell.Once, default="curate-demo", type=shell.home_path, help="where to write the sample shards and the result")
+    d.add_argument("--progress", action=shell.Once, choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
     c = sub.add_parser("config", help="print every option with its default, as TOML; with a config file (and --set), "
                        "the config a run of it would use", allow_abbrev=False)
     c.add_argument("config", nargs="?", help="TOML config file: print it as `curate run` reads it, defaults filled in "
                    "(with --language: the config whose [filter] to apply)")
     c.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="as for `curate run`")
-    c.add_argument("--language", action=_Once, help="print instead the filter thresholds, stop words and sentence marks that apply "
+    c.add_argument("--language", action=shell.Once, help="print instead the filter thresholds, stop words and sentence marks that apply "
                    "to web documents with this language label, and where they come from")
 
     m = sub.add_parser("mix", help="a dry run of [rebalance]: re-plan the mix from an output's candidates in seconds",

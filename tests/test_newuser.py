@@ -51,3 +51,30 @@ def test_a_minhash_setting_out_of_range_names_its_key(setting, said):
 ])
 def test_config_given_as_an_option_says_how_to_give_it(capsys, argv, said):
     assert _said(capsys, argv).startswith(said)
+
+
+@pytest.mark.parametrize("argv, said", [
+    # the last one won without a word: `--compare` of another output than the one meant, a report in the other folder
+    (["audit", "out", "--compare", "a", "--compare", "b"], "curate audit: --compare given twice (a, then b): give it once\n"),
+    (["audit", "out", "--output=a", "--output", "b"], "curate audit: --output given twice (a, then b): give it once\n"),
+    (["audit", "out", "--rule", "x", "--examples", "2", "--examples=3"], "curate audit: --examples given twice (2, then 3): give it once\n"),
+    (["train-quality", "--positive", "p", "--negative", "n", "--output", "a.bin", "--seed", "1", "--seed", "2"],
+     "curate train-quality: --seed given twice (1, then 2): give it once\n"),
+])
+def test_an_audit_or_train_quality_option_given_twice_is_refused(capsys, argv, said):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == 2 and capsys.readouterr().err.startswith(said)
+
+
+def test_train_quality_mistakes_are_one_line_and_its_inputs_add_up(capsys, tmp_path, monkeypatch):
+    """`train-quality` printed argparse's whole 17-line usage before its error, unlike run and audit; and a
+    second --positive replaced the first's globs without a word (a model trained without them)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        cli.main(["train-quality", "--positive", "p.txt"])
+    assert capsys.readouterr().err == ("curate train-quality: the following arguments are required: --negative, --output\n"
+                                       "(see: curate train-quality --help)\n")
+    assert cli.main(["train-quality", "--positive", "first.txt", "--positive", "second.txt", "--negative", "n.txt",
+                     "--output", "m.bin"]) == 2
+    assert capsys.readouterr().err.startswith("curate train-quality: no file 'first.txt'")  # it said 'second.txt'
