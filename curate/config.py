@@ -466,9 +466,12 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             errors.append(f"{where}.source: empty: give a name{_flag(k)}, or leave it out (its last fixed folder's name)")
         elif INPUT_KEYS[k] is bool and not isinstance(v, bool):
             errors.append(f"{where}.{k}: expected true or false, got {v!r}")
+        elif k == "glob" and not isinstance(v, str):  # "wrong type list", then "required" as if none were given
+            each = ": give each its own [[inputs]] table" if isinstance(v, list) else ""
+            errors.append(f"{where}.glob: expected a string, one path or glob, got {v!r}{each}")
         elif v is not None and not isinstance(v, INPUT_KEYS[k]):
-            errors.append(f"{where}.{k}: wrong type {type(v).__name__}")
-    if not spec.get("glob") or not isinstance(spec["glob"], str):
+            errors.append(f"{where}.{k}: expected a string, got {v!r}")
+    if isinstance(spec.get("glob", ""), str) and not spec.get("glob"):  # another type is said above
         errors.append(f"{where}.glob: required (a path or glob of input files)")
     domain = spec.get("domain")
     if domain is None:

@@ -78,3 +78,15 @@ def test_train_quality_mistakes_are_one_line_and_its_inputs_add_up(capsys, tmp_p
     assert cli.main(["train-quality", "--positive", "first.txt", "--positive", "second.txt", "--negative", "n.txt",
                      "--output", "m.bin"]) == 2
     assert capsys.readouterr().err.startswith("curate train-quality: no file 'first.txt'")  # it said 'second.txt'
+
+
+def test_an_input_glob_given_as_a_list_is_one_line_saying_what_to_write(tmp_path):
+    """`glob = ["a/*.jsonl", "b/*.jsonl"]` was two lines, 'inputs[0].glob: wrong type list' and
+    'inputs[0].glob: required (a path or glob of input files)', though a glob was given."""
+    toml = tmp_path / "c.toml"
+    toml.write_text('[[inputs]]\nglob = ["a/*.jsonl", "b/*.jsonl"]\ndomain = "web"\n[[inputs]]\nglob = 5\ndomain = "web"\n')
+    with pytest.raises(config.ConfigError) as err:
+        config.load(str(toml))
+    assert err.value.messages == [
+        "inputs[0].glob: expected a string, one path or glob, got ['a/*.jsonl', 'b/*.jsonl']: give each its own [[inputs]] table",
+        "inputs[1].glob: expected a string, one path or glob, got 5"]
