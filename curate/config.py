@@ -341,7 +341,8 @@ def _check_type(where: str, value, default):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
     elif isinstance(default, (int, float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}{_as_toml(value, 'number')}")
+            raise ConfigError(f"{where}: expected a number, got {_toml(value) if isinstance(value, bool) else repr(value)}"
+                              f"{toml_hint(value, 'number')}")
         if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return type(default)(value)  # 13.0 as 13, 0 as 0.0: one spelling of a number, one config hash
@@ -350,11 +351,11 @@ def _check_type(where: str, value, default):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
     elif isinstance(default, list):
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}{_as_toml(value, 'list')}")
+            raise ConfigError(f"{where}: expected a list, got {value!r}{toml_hint(value, 'list')}")
     return value
 
 
-def _as_toml(value, kind: str) -> str:
+def toml_hint(value, kind: str) -> str:
     """How to write a value typed as on the command line (`shards = "2"`, `stages = "ingest,dedup"`)
     in TOML: the file's mistake said only what was expected."""
     if not isinstance(value, str):

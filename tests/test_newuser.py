@@ -90,3 +90,18 @@ def test_an_input_glob_given_as_a_list_is_one_line_saying_what_to_write(tmp_path
     assert err.value.messages == [
         "inputs[0].glob: expected a string, one path or glob, got ['a/*.jsonl', 'b/*.jsonl']: give each its own [[inputs]] table",
         "inputs[1].glob: expected a string, one path or glob, got 5"]
+
+
+@pytest.mark.parametrize("setting, said", [
+    # a string where a list is meant had no hint here, as run.stages has ('expected a list, got 'dedup' (write ["dedup"])')
+    ('langid.languages="en,de"', 'langid.languages (from --set langid.languages="en,de"): expected a list of codes, '
+                                 'a {code = threshold} table or "all", got \'en,de\' (write ["en", "de"])'),
+    ('langid.languages="All"', 'langid.languages (from --set langid.languages="All"): expected a list of codes, '
+                               'a {code = threshold} table or "all", got \'All\' (did you mean "all"?)'),
+    # Python's True, not the file's spelling
+    ("run.shards=true", "run.shards (from --set run.shards=true): expected a number, got true"),
+])
+def test_a_value_of_another_type_is_said_as_toml_writes_it(setting, said):
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=[setting])
+    assert err.value.messages == [said]
