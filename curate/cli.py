@@ -194,11 +194,11 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     Beam does not know (Beam would drop them with a warning)."""
     if not rest:
         return []
+    ours = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
     if cmd in ("config", "mix"):
-        return [f"unexpected argument {rest[0]!r}"]
+        return [f"unexpected argument {rest[0]!r}{did_you_mean(rest[0].split('=', 1)[0], ours)}"]
     from pipelines.options import beam_option, unknown_options
 
-    ours = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
     errors = []
     for a in rest:
         name = a.split("=", 1)[0]

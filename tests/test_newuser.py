@@ -120,3 +120,12 @@ def test_an_output_folder_holding_a_link_is_listed_without_following_it(tmp_path
     assert capsys.readouterr().err == ("curate: output 'home' is not empty and is not a curate output (no manifest.json; "
                                        "it holds loop, notes.txt); choose another --output\n")
     assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["loop", "notes.txt"]
+
+
+@pytest.mark.parametrize("argv, said", [
+    # "unexpected argument '--sett'": no hint, where curate run's misspelt option has one
+    (["mix", "out", "--sett", "rebalance.budget=1"], "curate: unexpected argument '--sett' (did you mean --set?)\n"),
+    (["config", "--langauge", "th"], "curate: unexpected argument '--langauge' (did you mean --language?)\n"),
+])
+def test_a_misspelt_option_of_config_or_mix_says_the_one_meant(capsys, argv, said):
+    assert _said(capsys, argv).startswith(said)
