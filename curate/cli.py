@@ -41,10 +41,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         typed = re.match(r"argument cmd: invalid choice: '(.*?)' \(choose from (.*)\)$", message)
         if typed:  # `curate runn`: the command it likely means, as a misspelt option's
-            from curate.config import did_you_mean
-
             names = re.findall(r"'([^']*)'", typed.group(2))
             message = f"unknown command {typed.group(1)!r}{did_you_mean(typed.group(1), names)} (choose from {typed.group(2)})"
+        choice = re.match(r"(argument --[\w-]+: invalid choice: '(.*?)') (\(choose from (.*)\))$", message)
+        if choice:  # --progress=ON: the choice it means, as the config's run.progress = "On" says
+            hint = did_you_mean(choice.group(2), re.findall(r"'([^']*)'", choice.group(4)))
+            message = f"{choice.group(1)}{hint} {choice.group(3)}"
         message = message.replace("the following arguments are required: cmd", "give a command: curate run, curate config, ...")
         if self.prog == "curate mix":  # what DIR is, not only that it is missing
             message = message.replace("the following arguments are required: DIR",

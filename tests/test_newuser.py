@@ -129,3 +129,9 @@ def test_an_output_folder_holding_a_link_is_listed_without_following_it(tmp_path
 ])
 def test_a_misspelt_option_of_config_or_mix_says_the_one_meant(capsys, argv, said):
     assert _said(capsys, argv).startswith(said)
+
+
+def test_a_choice_of_an_option_in_another_case_says_the_one_meant(capsys):
+    """`--progress=ON` had no hint, where `run.progress = "On"` in a config has one."""
+    assert _said(capsys, ["run", "--progress=ON"]).startswith(
+        "curate: --progress: invalid choice: 'ON' (did you mean on?) (choose from 'auto', 'on', 'off')\n")
