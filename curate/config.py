@@ -7,6 +7,7 @@ Stage sections are checked against the stage's ``DEFAULTS`` and then by the stag
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import contextvars
 import copy
@@ -667,8 +668,8 @@ def _load(path, overrides, for_run, errors, sets, base, workers_here) -> Config:
     raw.pop(DATA_FILES, None)  # the same, from the files as they are now
     if path:
         try:
-            with open(path, "rb") as f:
-                raw = tomllib.load(f)
+            with open(path, "rb") as f:  # a UTF-8 byte-order mark (Windows Notepad's) is not TOML's mistake to say
+                raw = tomllib.loads(f.read().removeprefix(codecs.BOM_UTF8).decode())
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
         except IsADirectoryError:

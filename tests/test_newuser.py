@@ -135,3 +135,11 @@ def test_a_choice_of_an_option_in_another_case_says_the_one_meant(capsys):
     """`--progress=ON` had no hint, where `run.progress = "On"` in a config has one."""
     assert _said(capsys, ["run", "--progress=ON"]).startswith(
         "curate: --progress: invalid choice: 'ON' (did you mean on?) (choose from 'auto', 'on', 'off')\n")
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Windows Notepad saves UTF-8 with a byte-order mark: the config was refused as
+    'not valid TOML: Invalid statement (at line 1, column 1)', a line that points at nothing visible."""
+    toml = tmp_path / "c.toml"
+    toml.write_bytes(b'\xef\xbb\xbf[run]\r\noutput = "out"\r\nshards = 2\r\n')
+    assert config.load(str(toml)).run["shards"] == 2
