@@ -172,7 +172,20 @@ class Held(ValueError):
 
 
 def _files(fs, base: str) -> list[tuple[str, int]]:
-    """(relative path, size) of every file under ``base``, sorted."""
+    """(relative path, size) of every file under ``base``, sorted. A local folder is walked without
+    following its links, each one entry (its own size): pyarrow's walk followed them, and `--output ~`
+    or `/usr` (bin/X11 -> .) listed on without end, holding GBs."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        def fail(e):  # an unreadable folder, as pyarrow's walk: not files passed over
+            raise e
+
+        found = []
+        for folder, dirs, names in os.walk(base, onerror=fail):
+            for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+                path = os.path.join(folder, name)
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile, as a listing taken a moment later
+                    found.append((os.path.relpath(path, base).replace(os.sep, "/"), os.lstat(path).st_size))
+        return sorted(found)
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
     return sorted((os.path.relpath(i.path, base).replace(os.sep, "/"), i.size) for i in infos if i.type == pafs.FileType.File)
 
