@@ -1817,6 +1817,41 @@ def _whole_lines(text: str, s: int, e: int, brk: str, pos: int = 0) -> tuple[int
     return s, e, brk
 
 
+class _Passes:
+    """One text's passes of ``cut_counted`` (``step`` each pass's cut; ``result``): the text, and
+    the characters of the original removed: in code those the output lacks but for a recounted
+    hunk header's new characters, each header compared with the original's (a pass's own count
+    took the header's digits an earlier pass wrote for the original's: 181 for 179 characters cut)."""
+
+    def __init__(self, text: str):
+        self.original, self.text, self.removed = text, text, 0
+        self.chain, self.combined = None, []  # chain: (the original's header, now) of each hunk
+        self.rewritten = []  # each pass's (header, header after): its count where the chain breaks
+
+    def step(self, new: str, n: int, heads: list | None) -> bool:
+        """Take one pass's cut (``new``, ``n`` characters removed, code's ``heads``); whether it was the last."""
+        now = [h[:2] for h in heads or () if len(h) == 3]
+        self.combined += now
+        heads = [h for h in heads or () if len(h) == 2]
+        self.rewritten += [(old, new_) for old, new_ in heads if new_ is not None and new_ != old] + now
+        if heads and self.chain is None:
+            self.chain = [(old, now) for old, now in heads if now is not None]
+        elif heads and self.chain is not False:  # the hunks read again as the last pass wrote them, or the count is each pass's
+            same = [old for old, _ in heads] == [now for _, now in self.chain]
+            self.chain = [(o, now) for (o, _), (_, now) in zip(self.chain, heads) if now is not None] if same else False
+        last = new == self.text or len(new) >= len(self.text)
+        self.text, self.removed = new, self.removed + n
+        return last
+
+    def result(self, prose: bool) -> tuple[str, int]:
+        if prose:
+            return self.text, self.removed
+        if self.chain is False:
+            return self.text, self.removed + sum(_header_removed(old, now) for old, now in self.rewritten)
+        written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (self.chain or []) + self.combined if now != old)
+        return self.text, len(self.original) - len(self.text) + written
+
+
 class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
@@ -2019,12 +2054,16 @@ class DecontaminateStage:
         languages = batch.column("language").to_pylist() if "language" in batch.schema.names else [None] * batch.num_rows
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
-        for i in np.flatnonzero(hit).tolist():
-            if domains[i] == "code" and canonical(languages[i]) == "python":  # a dump's label, ``py`` too
-                cut = self.cut_python(texts[i])  # None: no cut of it parses
-                new, removed = cut if cut is not None else ("", 0)
-            else:
-                new, removed = self.cut_counted(texts[i], prose=domains[i] != "code", language=languages[i])  # web pages and books: prose
+        hits = np.flatnonzero(hit).tolist()
+        python = [domains[i] == "code" and canonical(languages[i]) == "python" for i in hits]  # a dump's label, ``py`` too
+        passes = [[] if py else None for py in python]
+        # all the rows' cuts at once (web pages and books: prose); a Python file's then parsed (``cut_python``)
+        cuts = self.cut_many([texts[i] for i in hits], [domains[i] != "code" for i in hits],
+                             ["python" if py else languages[i] for i, py in zip(hits, python)], passes)
+        py = [k for k, p in enumerate(python) if p]
+        for k, cut in zip(py, self.cut_pythons([texts[hits[k]] for k in py], [(*cuts[k], passes[k]) for k in py])):
+            cuts[k] = cut if cut is not None else ("", 0)  # None: no cut of it parses
+        for i, (new, removed) in zip(hits, cuts):
             if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
@@ -2051,7 +2090,34 @@ class DecontaminateStage:
         statements; None where that does not parse either (the document is removed,
         as in "remove" mode). Ground truth ``ast.parse``."""
         passes = []
-        new, removed = self.cut_counted(text, prose=False, passes=passes, language="python")
+        return self.cut_pythons([text], [(*self.cut_counted(text, prose=False, passes=passes, language="python"), passes)])[0]
+
+    def cut_pythons(self, texts: list[str], firsts: list[tuple]) -> list[tuple[str, int] | None]:
+        """``cut_python`` of each of ``texts``, given its ``cut_counted`` (text, characters removed,
+        passes: ``cut_many``'s): each round's trimmed texts cut together (``_python_tries``)."""
+        tries = [self._python_tries(t, f) for t, f in zip(texts, firsts)]
+        out, todo = [None] * len(texts), {}
+        for i, g in enumerate(tries):
+            try:
+                todo[i] = next(g)
+            except StopIteration as done:
+                out[i] = done.value
+        while todo:
+            cuts = self.cut_many(list(todo.values()), [False] * len(todo), ["python"] * len(todo))
+            left = {}
+            for i, cut in zip(todo, cuts):
+                try:
+                    left[i] = tries[i].send(cut)
+                except StopIteration as done:
+                    out[i] = done.value
+            todo = left
+        return out
+
+    @staticmethod
+    def _python_tries(text: str, first: tuple):
+        """``cut_python``'s steps for one file (a generator): yields each trimmed text to cut,
+        is sent its cut (``cut_counted``'s), returns the result."""
+        new, removed, passes = first
         if new == text or _parses(new):
             return new, removed
         tree = _tree(text)  # (a BOM removed: no line more or less)
@@ -2072,7 +2138,7 @@ class DecontaminateStage:
                 keep += lines[at:a]
                 at = b
             trimmed = "".join(keep + lines[at:])
-            out, more = self.cut_counted(trimmed, prose=False, language="python")  # an item in a comment between statements
+            out, more = yield trimmed  # cut too: an item in a comment between statements
             if _parses(out):
                 return out, len(text) - len(trimmed) + more
         return None
@@ -2084,55 +2150,93 @@ class DecontaminateStage:
     def cut_counted(self, text: str, prose: bool = True, passes: list | None = None, language: str | None = None) -> tuple[str, int]:
         """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
         make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
-        each pass shortens it (or is the last). The text, and the characters of ``text`` removed:
-        in code those the output lacks but for a recounted hunk header's new characters, each header
-        compared with the original's (a pass's own count took the header's digits an earlier pass
-        wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``);
-        ``language``: a code document's (``_code_cut``)."""
-        original, removed, chain, combined = text, 0, None, []  # chain: (the original's header, now) of each hunk
-        rewritten = []  # each pass's (header, header after): its count where the chain breaks
-        while True:
-            heads = None if prose else []
-            new, n = self._cut_once(text, prose, heads, passes, language)  # (code: its headers' count not in n)
-            now = [h[:2] for h in heads or () if len(h) == 3]
-            combined += now
-            heads = [h for h in heads or () if len(h) == 2]
-            rewritten += [(old, new_) for old, new_ in heads if new_ is not None and new_ != old] + now
-            if heads and chain is None:
-                chain = [(old, now) for old, now in heads if now is not None]
-            elif heads and chain is not False:  # the hunks read again as the last pass wrote them, or the count is each pass's
-                same = [old for old, _ in heads] == [now for _, now in chain]
-                chain = [(o, now) for (o, _), (_, now) in zip(chain, heads) if now is not None] if same else False
-            last = new == text or len(new) >= len(text)
-            text, removed = new, removed + n
-            if last:
-                break
-        if prose:
-            return text, removed
-        if chain is False:
-            return text, removed + sum(_header_removed(old, now) for old, now in rewritten)
-        written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
-        return text, len(original) - len(text) + written
+        each pass shortens it (or is the last). The text, and the characters of ``text`` removed
+        (``_Passes``). ``passes``: gets each code pass's edits (``_code_cut``); ``language``: a code
+        document's (``_code_cut``)."""
+        return self.cut_many([text], [prose], [language], [passes])[0]
 
-    def _escaped_windows(self, text: str, tokens: list, norm: list) -> tuple[np.ndarray, np.ndarray] | None:
-        """(first, end) words of the windows matching where an escape glued to the word after it is
-        read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the item's first
-        word one that differs, which the cut left); None where the text has none. A token whose words
-        would not be as many is read plainly (the positions are the plain reading's)."""
-        idx = [t for t, (s, e) in enumerate(tokens) if _ESCAPE.search(text, s, e)]
-        if not idx:
-            return None
-        apart = normalize_words([_ESCAPE.sub("\\\\ ", text[slice(*tokens[t])]) for t in idx]).to_pylist()
-        norm = list(norm)
-        for t, w in zip(idx, apart):
-            if w and len(w.split(" ")) == len(norm[t].split(" ")):
-                norm[t] = w
-        _, pos, _, miss = self.window_hits(pa.array([" ".join(w for w in norm if w)], pa.large_string()), mismatch=True)
-        return pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+    def cut_many(self, texts: list[str], prose: list[bool], languages: list, passes: list | None = None) -> list[tuple[str, int]]:
+        """``cut_counted`` of each of ``texts`` (``prose``, ``languages`` and ``passes``: each
+        text's), each pass matching all the texts not yet done at once (``_matches``: a text's own
+        normalisation cost ~25 ms of Arrow calls, most of its cut)."""
+        passes = passes or [None] * len(texts)
+        runs = [_Passes(t) for t in texts]
+        todo = list(range(len(texts)))
+        while todo:
+            found = self._matches([runs[i].text for i in todo])
+            left = []
+            for i, match in zip(todo, found):
+                heads = None if prose[i] else []
+                new, n = self._cut_matched(runs[i].text, match, prose[i], heads, passes[i], languages[i])  # (code: its headers' count not in n)
+                if not runs[i].step(new, n, heads):
+                    left.append(i)
+            todo = left
+        return [r.result(p) for r, p in zip(runs, prose)]
+
+    def _escaped_windows(self, texts: list[str], tokens: list, norms: list) -> list:
+        """Per text, (first, end) words of the windows matching where an escape glued to the word
+        after it is read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the
+        item's first word one that differs, which the cut left); None where the text has none. A
+        token whose words would not be as many is read plainly (the positions are the plain
+        reading's). All the texts' tokens normalised at once, as ``_matches``."""
+        idx = [[t for t, (s, e) in enumerate(tk) if _ESCAPE.search(text, s, e)] if "\\" in text else []
+               for text, tk in zip(texts, tokens)]
+        some = [d for d, ix in enumerate(idx) if ix]
+        out = [None] * len(texts)
+        if not some:
+            return out
+        apart = iter(normalize_words([_ESCAPE.sub("\\\\ ", texts[d][slice(*tokens[d][t])]) for d in some for t in idx[d]]).to_pylist())
+        joined = []
+        for d in some:
+            norm = list(norms[d])
+            for t in idx[d]:
+                w = next(apart)
+                if w and len(w.split(" ")) == len(norm[t].split(" ")):
+                    norm[t] = w
+            joined.append(" ".join(w for w in norm if w))
+        doc, pos, _, miss = self.window_hits(pa.array(joined, pa.large_string()), mismatch=True)
+        at = np.searchsorted(doc, np.arange(len(some) + 1))
+        for k, d in enumerate(some):
+            p, m = pos[at[k] : at[k + 1]], miss[at[k] : at[k + 1]]
+            out[d] = (p + (m == 0), p + self.n - (m == self.n - 1))
+        return out
+
+    def _matches(self, texts: list[str]) -> list[tuple]:
+        """Per text, what ``_cut_matched`` cuts by: its tokens (whitespace-separated, a Han or kana
+        character each), their normalised words, each word's token, the (first, end) words of its
+        matching windows and of its near copies, and of its windows read with escapes apart
+        (``_escaped_windows``, or None). One normalisation and one lookup for all ``texts``: each
+        token is normalised alone, and no window or near copy reaches from one text into another."""
+        tokens = [[(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)] for text in texts]
+        normalized = normalize_words([text[s:e] for text, tk in zip(texts, tokens) for s, e in tk])
+        flat, counts = normalized.to_pylist(), _word_counts(normalized)  # each token's words
+        cuts = np.cumsum([0] + [len(tk) for tk in tokens]).tolist()
+        norms = [flat[a:b] for a, b in zip(cuts, cuts[1:])]
+        joined = pa.array([" ".join(w for w in norm if w) for norm in norms], pa.large_string())
+        words = word_hashes(joined)
+        near = self.near_copies(joined, words)
+        doc, pos, _, miss = self.window_hits(joined, words, mismatch=True)
+        # a window whose first or last word is the one that differs reaches past the shared words
+        # (an exact n-gram's neighbours match with one mismatch): that word is not cut
+        starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+        at, near_at = (np.searchsorted(d, np.arange(len(texts) + 1)) for d in (doc, near[0]))
+        escaped = self._escaped_windows(texts, tokens, norms)
+        out = []
+        for d, (tk, norm) in enumerate(zip(tokens, norms)):
+            owner = np.repeat(np.arange(len(tk), dtype=np.int64), counts[cuts[d] : cuts[d + 1]])  # each word's token
+            a, b = at[d], at[d + 1]
+            out.append((tk, norm, owner, starts[a:b], ends[a:b], near[1][near_at[d] : near_at[d + 1]],
+                        near[2][near_at[d] : near_at[d + 1]], escaped[d]))
+        return out
 
     def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None,
                   language: str | None = None) -> tuple[str, int]:
-        """The text without the tokens covered by a matching window (a cut that spans a line
+        """``_cut_matched`` of one text."""
+        return self._cut_matched(text, self._matches([text])[0], prose, heads, applied, language)
+
+    def _cut_matched(self, text: str, match: tuple, prose: bool = True, heads: list | None = None, applied: list | None = None,
+                     language: str | None = None) -> tuple[str, int]:
+        """The text without the tokens covered by a matching window (``match``: ``_matches``'s; a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
         whitespace-separated tokens, a Han or kana character each, and in
@@ -2140,18 +2244,9 @@ class DecontaminateStage:
         the characters of ``text`` it removes (``cut_chars``: the text's own characters only, a
         recounted hunk header's new digits not offsetting them; prose writes none of its own; with
         ``heads``, a header's not at all: ``cut_counted`` counts each once)."""
-        tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
-        norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
-        owner = np.array([t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])], np.int64)
-        joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
+        tokens, norm, owner, starts, ends, near_a, near_b, escaped = match
         covered = np.zeros(len(tokens), bool)  # tokens from a match's first word's to its last's (an emoji between)
         words = np.zeros(len(owner), bool)  # the words matched
-        near = self.near_copies(joined)
-        _, pos, _, miss = self.window_hits(joined, mismatch=True)
-        # a window whose first or last word is the one that differs reaches past the shared words
-        # (an exact n-gram's neighbours match with one mismatch): that word is not cut
-        starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
-        escaped = self._escaped_windows(text, tokens, norm) if "\\" in text else None
         if escaped is not None:  # (each word the plain reading leaves out: cut from after its escape)
             plain = np.zeros(len(owner), bool)
             for a, b in zip(starts, ends):
@@ -2161,7 +2256,7 @@ class DecontaminateStage:
             grow = np.array([plain[a:b].any() for a, b in zip(*escaped)], bool)
             starts, ends = np.concatenate([starts, escaped[0][grow]]), np.concatenate([ends, escaped[1][grow]])
         linked = np.zeros(len(tokens), bool)  # a match covers the token and the one before: one item's
-        for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
+        for a, b in list(zip(starts, ends)) + list(zip(near_a, near_b)):
             covered[owner[a] : owner[b - 1] + 1] = True
             linked[owner[a] + 1 : owner[b - 1] + 1] = True
             words[a:b] = True
