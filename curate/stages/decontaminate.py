@@ -789,6 +789,19 @@ def _ends_clause(text: str, b: int) -> bool:
     return not nxt or nxt.isspace() or nxt in _QUOTE_LIKE or unicodedata.category(nxt) in ("Pe", "Pf")
 
 
+def _opening(text: str, i: int) -> bool:
+    """Whether ``text[i]`` opens a bracket or quotation: a bracket, a low quote (``„``), or a quote
+    (``"``, ``“``, ``‘``, German ``»``; not ’) after a blank, the text's start or another opening mark;
+    not one after a word (German ``‚x‘``, ``„x“`` close)."""
+    c = text[i]
+    cat = unicodedata.category(c)
+    if cat == "Ps":
+        return True
+    if not (c in _STRAIGHT or cat in ("Pi", "Pf") and c != "\u2019"):
+        return False
+    return i == 0 or text[i - 1].isspace() or unicodedata.category(text[i - 1]) in ("Ps", "Pi")
+
+
 # Markdown's hard break: two blanks or a backslash ending a line
 _HARD_BREAK = regex.compile(r"(?: {2,}| *\\)(?=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
 
@@ -815,10 +828,19 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
             return line, hard.end() if hard else b
         # a Markdown hard break after the cut stays (``One ITEM  \n``: the line merged with the next)
         return a, b if hard is None else hard.end() - 1 if text[hard.end() - 1] == "\\" else e
+    if a > pos and text[a - 1] in _LIST_MARKS and unicodedata.category(text[b]) == "Pe":
+        # a list's last element (``g(x, ITEM)``, ``(apples, ITEM)``): its comma goes too, as in code
+        a -= 1
+        while a > pos and text[a - 1] in _BLANK:
+            a -= 1
+        return a, b
     if line >= 0 and not text[line:a].strip(" \t"):  # the line's indentation (a tab's too)
         return s, b
+    if a == s and s > pos and _opening(text, s - 1):  # a quote the cut opens, the page closing it: as a line's start
+        return s, b
     if a == s:
-        return s, e
+        # one of two commas glued either side (``g(x,ITEM,y)``)
+        return (s, e + 1) if s > pos and text[s - 1] in _LIST_MARKS and text[e] == text[s - 1] else (s, e)
     if glued or _ends_clause(text, b):
         if a > pos and text[a - 1] in ",;:":  # two marks either side of the cut: the comma goes, the stop stays
             return (a - 1, b) if text[b] == "." else (a, b + 1)
@@ -875,17 +897,22 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
     while r > a and text[r - 1] in _SENTENCE:
         r -= 1
     q = _after_format(text, a, r)  # one between the item and its marks (``ITEM\u200f،``) is the item's
-    if r in (a, end) or q == a or not (unicodedata.category(text[q - 1])[0] in "LNM" or unicodedata.category(text[q - 1]) in ("Pe", "Pf")
-                                       or text[q - 1] in _STRAIGHT):
-        return spans, False
     k = spans[0][0]
     while k > 0 and text[k - 1] in _BLANK:
         k -= 1
+    first = k and unicodedata.category(text[k - 1]) == "Ps"  # a list's first element (a prose page's inline code)
+    if first and r == end and text[b : b + 1] in _LIST_MARKS:  # its comma glued to the next one (``g(ITEM,y)``) goes
+        return spans[:-1] + [(a, _SPACES.match(text, b + 1).end())], False
+    if r in (a, end) or q == a or not (unicodedata.category(text[q - 1])[0] in "LNM" or unicodedata.category(text[q - 1]) in ("Pe", "Pf")
+                                       or text[q - 1] in _STRAIGHT):
+        return spans, False
     if k and text[k - 1] in _SENTENCE:
         return spans, False
-    if k and unicodedata.category(text[k - 1]) == "Ps" and text[r:end] in _LIST_MARKS:  # a list's first element (a prose
-        # page's inline code, `g(ITEM, y)`; `(ITEM, 2019)`): its comma goes, as in code (``_element_cut``), the blanks after it too
+    if first and text[r:end] in _LIST_MARKS:  # `g(ITEM, y)`; `(ITEM, 2019)`: its comma goes, as in code
+        # (``_element_cut``), the blanks after it too
         return spans[:-1] + [(a, _SPACES.match(text, b).end())], False
+    if k == spans[0][0] and k and _opening(text, k - 1):  # a quote the cut opens (``"ITEM, and then"``): the marks go, as at a line's start
+        return spans, False
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), k)
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
     if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words: no line starts with ", he said"
@@ -1357,14 +1384,20 @@ def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int
 _LIST_GOES_ON = regex.compile(r"[ \t]*,[ \t]*")
 
 
-def _element_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
+def _element_cut(text: str, s: int, e: int, lead: int, stop: int, language: str = "") -> tuple[int, int]:
     """The cut ``text[s:e]`` of a line (code from ``lead`` to ``stop``) with the comma after it where
     it empties one element of a list that goes on after it: after an opening bracket or a comma
-    (``g(ITEM, 3)`` left ``g(, 3)``, ``g(1, ITEM, 3)`` ``g(1, , 3)``: neither parses). The last
-    element's comma before it stays (``g(1, )``: a trailing comma, as Python and JavaScript allow)."""
+    (``g(ITEM, 3)`` left ``g(, 3)``, ``g(1, ITEM, 3)`` ``g(1, , 3)``: neither parses); with the comma
+    before it where it empties the last, a closing bracket after it (``g(1, ITEM)`` left ``g(1, )``:
+    a trailing comma, which C, Java and JSON refuse), but in Python (``(1, )`` is a tuple, ``(1)`` not)."""
+    before = text[lead:s].rstrip(" \t")
     comma = _LIST_GOES_ON.match(text, e, stop)
-    if comma and text[lead:s].rstrip(" \t")[-1:] in ("(", "[", "{", ","):
+    if comma and before[-1:] in ("(", "[", "{", ","):
         return s, comma.end()
+    after = _SPACES.match(text, e, stop).end()
+    if (language != "python" and before[-1:] == "," and text[after : after + 1] in (")", "]", "}")
+            and before[-2:-1] not in ("", "(", "[", "{", ",")):
+        return lead + len(before) - 1, e
     return s, e
 
 
@@ -1430,7 +1463,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
             comments = comments or _python_comments(text)
             merged = _type_comment(text, merged, lead, stop, comments)
-        merged = [_element_cut(text, s, e, lead, stop) for s, e in merged]
+        merged = [_element_cut(text, s, e, lead, stop, language) for s, e in merged]
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
