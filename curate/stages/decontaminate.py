@@ -1358,7 +1358,7 @@ _ESCAPE = regex.compile(r"(?<=(?<!\\)(?:\\\\)*)\\[ntr](?=\p{L})")
 
 
 def _words_at(text: str, tokens: list, owner: np.ndarray, at: list[int]) -> list[int]:
-    """The index of the word (``_cut_once``'s) that starts at each ``text[s]`` of ``at``, inside its
+    """The index of the word (``_cut_matched``'s) that starts at each ``text[s]`` of ``at``, inside its
     token: all at once (a token list and a normalisation per word took a page of 4,000 cut items
     quadratic time)."""
     firsts = [a for a, _ in tokens]
@@ -2181,7 +2181,7 @@ class DecontaminateStage:
         return self.cut_counted(text, prose)[0]
 
     def cut_counted(self, text: str, prose: bool = True, passes: list | None = None, language: str | None = None) -> tuple[str, int]:
-        """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
+        """``_cut_matched`` until nothing matches: a cut joins the words either side of it, which can
         make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
         each pass shortens it (or is the last). The text, and the characters of ``text`` removed
         (``_Passes``). ``passes``: gets each code pass's edits (``_code_cut``); ``language``: a code
@@ -2261,11 +2261,6 @@ class DecontaminateStage:
             out.append((tk, norm, owner, starts[a:b], ends[a:b], near[1][near_at[d] : near_at[d + 1]],
                         near[2][near_at[d] : near_at[d + 1]], escaped[d]))
         return out
-
-    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None,
-                  language: str | None = None) -> tuple[str, int]:
-        """``_cut_matched`` of one text."""
-        return self._cut_matched(text, self._matches([text])[0], prose, heads, applied, language)
 
     def _cut_matched(self, text: str, match: tuple, prose: bool = True, heads: list | None = None, applied: list | None = None,
                      language: str | None = None) -> tuple[str, int]:
