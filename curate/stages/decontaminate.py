@@ -1357,14 +1357,15 @@ _SPACES_TABS = regex.compile(r"[ \t]*")
 _ESCAPE = regex.compile(r"(?<=(?<!\\)(?:\\\\)*)\\[ntr](?=\p{L})")
 
 
-def _words_at(text: str, tokens: list, owner: np.ndarray, at: list[int]) -> list[int]:
-    """The index of the word (``_cut_matched``'s) that starts at each ``text[s]`` of ``at``, inside its
-    token: all at once (a token list and a normalisation per word took a page of 4,000 cut items
-    quadratic time)."""
-    firsts = [a for a, _ in tokens]
-    ts = [bisect.bisect_right(firsts, s) - 1 for s in at]
-    before = normalize_words([text[tokens[t][0] : s] for t, s in zip(ts, at)]).to_pylist()
-    return [int(np.searchsorted(owner, t)) + (len(b.split(" ")) if b else 0) for t, b in zip(ts, before)]
+def _words_at(texts: list[str], tokens: list, owners: list, ats: list) -> list[list[int]]:
+    """For each text, the index of the word (``_cut_matched``'s) that starts at each ``text[s]`` of
+    its ``at``, inside its token: one normalisation for all (a token list and a normalisation per
+    word took a page of 4,000 cut items quadratic time; one a document, a batch's documents)."""
+    ts = [[bisect.bisect_right(firsts, s) - 1 for s in at] for firsts, at in zip(([a for a, _ in tk] for tk in tokens), ats)]
+    before = iter(normalize_words([text[tk[t][0] : s] for text, tk, tt, at in zip(texts, tokens, ts, ats)
+                                   for t, s in zip(tt, at)]).to_pylist())
+    return [[int(np.searchsorted(owner, t)) + (len(b.split(" ")) if (b := next(before)) else 0) for t in tt]
+            for owner, tt in zip(owners, ts)]
 
 
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
@@ -2238,7 +2239,8 @@ class DecontaminateStage:
         """Per text, what ``_cut_matched`` cuts by: its tokens (whitespace-separated, a Han or kana
         character each), their normalised words, each word's token, the (first, end) words of its
         matching windows and of its near copies, and of its windows read with escapes apart
-        (``_escaped_windows``, or None). One normalisation and one lookup for all ``texts``: each
+        (``_escaped_windows``, and the word each escape's letter starts: ``_words_at``; or None).
+        One normalisation and one lookup for all ``texts``: each
         token is normalised alone, and no window or near copy reaches from one text into another."""
         tokens = [[(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)] for text in texts]
         normalized = normalize_words([text[s:e] for text, tk in zip(texts, tokens) for s, e in tk])
@@ -2254,9 +2256,16 @@ class DecontaminateStage:
         starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
         at, near_at = (np.searchsorted(d, np.arange(len(texts) + 1)) for d in (doc, near[0]))
         escaped = self._escaped_windows(texts, tokens, norms)
+        # each word's token
+        owners = [np.repeat(np.arange(len(tk), dtype=np.int64), counts[cuts[d] : cuts[d + 1]]) for d, tk in enumerate(tokens)]
+        # the word each escape's letter starts (``_cut_matched`` cuts one only the escaped reading matched from there)
+        some = [d for d, x in enumerate(escaped) if x is not None]
+        letters = [[m.start() + 1 for m in _ESCAPE.finditer(texts[d])] for d in some]
+        found = _words_at([texts[d] for d in some], [tokens[d] for d in some], [owners[d] for d in some], letters)
+        for d, at_d, i in zip(some, letters, found):
+            escaped[d] = (*escaped[d], dict(zip(at_d, i)))
         out = []
-        for d, (tk, norm) in enumerate(zip(tokens, norms)):
-            owner = np.repeat(np.arange(len(tk), dtype=np.int64), counts[cuts[d] : cuts[d + 1]])  # each word's token
+        for d, (tk, norm, owner) in enumerate(zip(tokens, norms, owners)):
             a, b = at[d], at[d + 1]
             out.append((tk, norm, owner, starts[a:b], ends[a:b], near[1][near_at[d] : near_at[d + 1]],
                         near[2][near_at[d] : near_at[d + 1]], escaped[d]))
@@ -2281,7 +2290,7 @@ class DecontaminateStage:
                 plain[a:b] = True
             # only a window reaching past a plain one's (the item's first word): no other copy is found
             # than the plain reading finds (a CSV ``"foo,0\\nbar,1"`` read ``foo bar`` made a near copy of one)
-            grow = np.array([plain[a:b].any() for a, b in zip(*escaped)], bool)
+            grow = np.array([plain[a:b].any() for a, b in zip(*escaped[:2])], bool)
             starts, ends = np.concatenate([starts, escaped[0][grow]]), np.concatenate([ends, escaped[1][grow]])
         linked = np.zeros(len(tokens), bool)  # a match covers the token and the one before: one item's
         for a, b in list(zip(starts, ends)) + list(zip(near_a, near_b)):
@@ -2294,8 +2303,8 @@ class DecontaminateStage:
         if escaped is not None:  # a word only the escape's reading matched: the cut starts after its escape
             at = [(k, w.start()) for k, (s, e) in enumerate(cut)
                   if (w := _WORDISH.search(text, s, e)) and w.start() and _ESCAPE.match(text, w.start() - 1)]
-            for (k, s), i in zip(at, _words_at(text, tokens, owner, [s for _, s in at]) if at else []):
-                if not plain[i]:
+            for k, s in at:
+                if not plain[escaped[2][s]]:
                     cut[k] = (s + 1, cut[k][1])
         if not prose:
             return _code_cut(text, cut, heads, applied, language)
