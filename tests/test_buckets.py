@@ -1221,3 +1221,35 @@ def test_a_bucket_input_file_is_opened_once_to_read_and_once_to_fingerprint(logg
         assert got[0] == read(str(tmp_path), rel, fmt) and got[0][0] and got[0][1][0]["bytes"] == len(files[rel][1])
         # a .gz one's own: is it empty (an interrupted copy, read_batches)
         assert kinds == {"stat": 2 + rel.endswith(".gz"), "read": 2}, (rel, kinds)
+
+
+@pytest.mark.parametrize("how", ["rewritten_same_size", "deleted"])
+def test_a_bucket_file_changed_since_the_plan_is_said_by_its_reader(gcs, how):
+    """A bucket's input object replaced (the same size, other bytes) or deleted after the run
+    listed it: the worker reading it says so, naming it (its update time, from the listing,
+    differs; the check is one metadata request after the read). Before, a replaced object was
+    read as the new bytes under the plan's ranges and a deleted one was a read_error row and
+    a traceback from its fingerprint."""
+    from curate.readers import list_files, plan_shards
+    from curate.readers.common import Limits
+    from pipelines.io import ReadShardFn
+
+    fs, uri = gcs
+    body = b"".join(b'{"text": "page %02d of the river"}\n' % i for i in range(20))
+    with fs.open_output_stream(f"{_path(uri)}/in.jsonl", compression=None) as f:
+        f.write(body)
+    keys: dict = {}
+    shards = plan_shards(list_files(f"{uri}/in.jsonl", keys=keys), None, "web", "s", {}, Limits(split_bytes=300), keys=keys)
+    assert len(shards) > 2
+    fn = ReadShardFn({}, 1, None)
+    fn.setup()
+    read = lambda: [b for s in shards for b in fn.process(s) if hasattr(b, "num_rows")]  # noqa: E731
+    assert sum(b.num_rows for b in read()) == 20
+    if how == "deleted":
+        fs.delete_file(f"{_path(uri)}/in.jsonl")
+    else:
+        with fs.open_output_stream(f"{_path(uri)}/in.jsonl", compression=None) as f:
+            f.write(body.replace(b"river", b"ocean"))
+    said = "was deleted" if how == "deleted" else rf"changed \({len(body):,} bytes then and now: rewritten, replaced or cut\)"
+    with pytest.raises(Exception, match=f"input file {re.escape(uri)}/in.jsonl {said} after the run listed it"):  # noqa: PT011
+        read()

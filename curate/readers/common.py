@@ -83,6 +83,7 @@ class Shard:
     options: tuple = ()  # format options as sorted (key, value) pairs (hashable, picklable)
     start: int = 0
     end: Optional[int] = None  # None: to the end of the file
+    key: Optional[tuple] = None  # the file as planned (``file_key``): checked once it is read (``changed_since_plan``)
 
     def opt(self, key, default=None):
         return dict(self.options).get(key, default)
@@ -428,6 +429,52 @@ def open_size(f) -> int:
     asked again (a metadata request; seeking to its end reads there, a request refused)."""
     raw = getattr(f, "raw", f)
     return raw.size() if hasattr(raw, "size") else os.fstat(raw.fileno()).st_size
+
+
+def file_key(path: str, listed: tuple | None = None) -> tuple | None:
+    """What tells a file unchanged between a run's plan and its read, without reading it: a
+    bucket's object's (size, update time), ``listed`` where its listing gave them (no request);
+    a local file's (size, mtime, host, device, inode, ctime): a file renamed over it, or edited
+    with its mtime put back, is another. None: no regular file (a dangling link, a folder)."""
+    import socket
+    import stat
+
+    if is_uri(path):
+        if listed is not None:
+            return tuple(listed)
+        fs, p = fs_path(path)
+        info = fs.get_file_info(p)
+        return (info.size, info.mtime_ns) if info.type.name == "File" else None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_size, st.st_mtime_ns, socket.gethostname(), st.st_dev, st.st_ino, st.st_ctime_ns
+
+
+def changed_since_plan(shard: Shard) -> str | None:
+    """How ``shard``'s file changed since the plan took its ``key`` ("was deleted", "changed
+    (... bytes then, ... now)"), or None. On another host than the plan's (a worker on a shared
+    disk: device and inode numbers are each machine's own) size and mtime alone are compared."""
+    if shard.key is None:
+        return None
+    now = file_key(shard.path)
+    if now is None:
+        return "was deleted"
+    planned = shard.key
+    if planned[0] != now[0] or not _same_time(planned[1], now[1]) or len(planned) > 2 and planned[2] == now[2] and planned[2:] != now[2:]:
+        sizes = f"{planned[0]:,} bytes then and now" if planned[0] == now[0] else f"{planned[0]:,} bytes then, {now[0]:,} now"
+        return f"changed ({sizes}: rewritten, replaced or cut)"
+    return None
+
+
+def _same_time(a: int | None, b: int | None) -> bool:
+    """Two update times of one object: alike, or in the same second where one is on a whole
+    second (an S3-compatible store's listing may keep milliseconds, its HEAD keeps seconds)."""
+    s = 10**9
+    return a == b or a is not None and b is not None and (a % s == 0 or b % s == 0) and a // s == b // s
 
 
 def is_dangling(path: str) -> bool:
