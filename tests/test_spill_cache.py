@@ -55,3 +55,38 @@ def test_threads_looking_up_indexes_while_they_are_evicted(tmp_path, monkeypatch
     assert not errors and not wrong, (errors[:3], wrong[:3])
     assert sp._index_rows == sum(len(v) for v in sp._INDEXES.values()) <= sp._INDEX_ROWS
 
+
+class _Counting:
+    """The local disk as a file system that is not ``LocalFileSystem`` (so spill keeps its
+    files open, as a bucket's), counting opens for reading by path."""
+
+    def __init__(self):
+        import collections
+
+        self.fs, self.opens = pa.fs.LocalFileSystem(), collections.Counter()
+
+    def __getattr__(self, name):
+        return getattr(self.fs, name)
+
+    def open_input_file(self, path):
+        self.opens[path] += 1
+        return self.fs.open_input_file(path)
+
+
+def test_keys_read_across_many_bucket_files_open_each_once(tmp_path, monkeypatch):
+    """Each key's reader of a shuffle by key reads its pieces in every file, in the files'
+    order: a cycle over the step's files, key after key. An open of a bucket's file is two
+    requests (its metadata, a read), so spill keeps them open; past the 16 it kept, the least
+    recently used was always the next needed: 40 files x 8 keys read opened 360 times (every
+    piece read and index reopened its file), now 40."""
+    import pyarrow.fs  # noqa: F401 - pa.fs
+
+    counting = _Counting()
+    monkeypatch.setattr(sp, "_fs", lambda path: (counting, path))
+    monkeypatch.setattr(sp, "_OPEN", {})
+    monkeypatch.setattr(sp, "_INDEXES", type(sp._INDEXES)())
+    monkeypatch.setattr(sp, "_index_rows", 0)
+    files = _indexed(tmp_path, 40)
+    got = {k: [b.column("v").to_pylist() for b in sp.Loaded(sp.Located(k, files))] for k in range(8)}
+    assert got == {k: [[i * 100 + k] for i in range(40)] for k in range(8)}
+    assert sorted(counting.opens.values()) == [1] * 40, sum(counting.opens.values())
