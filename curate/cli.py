@@ -349,6 +349,14 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
     from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
+    from curate.readers.common import Limits, is_file_uri, one_open, path_problem, read_folder
+
+    with one_open():  # a bucket file the checks look into opened once, its first MiB read once (not six times)
+        return _plan(cfg, globs_only, config_dir)
+
+
+def _plan(cfg, globs_only: bool, config_dir: str | None):
+    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
     from curate.readers.common import Limits, is_file_uri, path_problem, read_folder
 
     errors = []

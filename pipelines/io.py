@@ -11,7 +11,7 @@ from apache_beam.metrics import Metrics
 
 from curate import ids, output
 from curate.readers import read_shard
-from curate.readers.common import Limits, changed_since_plan, is_uri
+from curate.readers.common import Limits, changed_since_plan, is_uri, one_open
 from pipelines import progress as progress_tally
 from pipelines.meter import measure
 from pipelines.pool import pooled
@@ -60,6 +60,10 @@ class ReadShardFn(beam.DoFn):
         self.quarantined = Metrics.counter(NAMESPACE, "ingest.quarantined")
 
     def process(self, shard):
+        with one_open():  # a bucket's file opened once for its documents and its fingerprint, its first MiB read once
+            yield from self._process(shard)
+
+    def _process(self, shard):
         check_on_worker(shard.path)
         rows = {"docs": 0, "ledger": 0, "quarantine": 0}
         skipped: dict = {}  # records that are not documents, by type (a WARC's requests, resources, ...)

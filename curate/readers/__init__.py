@@ -657,9 +657,12 @@ def plan_shards(
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
             jsonl.append(text_field_error(path, rel, options, budget=scan))
-        if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
+        # a bucket's file past the first is judged by its name, not opened at launch: its readers tell (read_jsonl)
+        packed = compression(path) if look else path.lower().endswith((".gz", ".zst"))
+        if f == "jsonl" and size > limits.split_bytes and not packed:
+            told = opts if look else tuple(sorted(opts + (("compression_by_name", True),)))
             for start in range(0, size, limits.split_bytes):
-                shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes), key))
+                shards.append(Shard(path, rel, f, domain, source, told, start, min(size, start + limits.split_bytes), key))
         elif f == "parquet" and size > limits.split_bytes and (groups := _row_groups(path)):
             for g in range(groups):
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1, key))
