@@ -658,8 +658,7 @@ def plan_shards(
 
             jsonl.append(text_field_error(path, rel, options, budget=scan))
         # a bucket's file past the first is judged by its name, not opened at launch: its readers tell (read_jsonl)
-        packed = compression(path) if look else path.lower().endswith((".gz", ".zst"))
-        if f == "jsonl" and size > limits.split_bytes and not packed:
+        if f == "jsonl" and size > limits.split_bytes and not (compression(path) if look else path.lower().endswith((".gz", ".zst"))):
             told = opts if look else tuple(sorted(opts + (("compression_by_name", True),)))
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, told, start, min(size, start + limits.split_bytes), key))
