@@ -349,6 +349,14 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
     from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
+    from curate.readers.common import Limits, is_file_uri, one_open, path_problem, read_folder
+
+    with one_open():  # a bucket file the checks look into opened once, its first MiB read once (not six times)
+        return _plan(cfg, globs_only, config_dir)
+
+
+def _plan(cfg, globs_only: bool, config_dir: str | None):
+    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
     from curate.readers.common import Limits, is_file_uri, path_problem, read_folder
 
     errors = []
@@ -864,6 +872,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     import traceback
 
     from curate.stages.filters.custom import RuleError
+    from pipelines.io import InputChanged
     from pipelines.pipeline import DataFilesChanged, OutputNotShared
     from pipelines.pool import WorkerDied
 
@@ -871,7 +880,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         # a remote runner's worker: its exception arrives as the text of its traceback
-        on_worker = re.search(r"\bInputNotOnWorker: (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
+        on_worker = re.search(r"\b(?:InputNotOnWorker|InputChanged): (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
         if on_worker:
             return on_worker.group(1)
         if re.search(r"\bWorkerLost: |Channel closed prematurely", str(e)):  # pipelines/worker_loss.py; its data channel
@@ -879,7 +888,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
                     "rerun once its cause is fixed")
         if re.search(r"start_?worker", str(e), re.IGNORECASE) and "UNAVAILABLE" in str(e):  # EXTERNAL: nothing at the address
             return f"no SDK worker pool answers at {_pool_address(beam_args)}"
-        if isinstance(e, (WorkerDied, RuleError, OutputNotShared, DataFilesChanged)):  # RuleError: the user's rule failed, not curate
+        if isinstance(e, (WorkerDied, RuleError, OutputNotShared, DataFilesChanged, InputChanged)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
