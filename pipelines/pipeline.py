@@ -254,7 +254,9 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         done = [docs, *removals.values(), *([res["stats"]] if "stats" in res else [])]
     stats.append(read["ledger"] | "Stats/ingest/ledger" >> beam.Map(ledger_stats))
     ledger = ledgers | "Ledger" >> beam.Flatten()
-    counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts())
+    # a side input of the manifest's writer (as_singleton_view: with defaults, Beam gave a combine
+    # of no input its value in a bundle of its own)
+    counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts()).as_singleton_view()
 
     n = cfg.run["shards"]
     cols = stage_table.columns(cfg.run["stages"])
@@ -266,7 +268,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     ) | "Entries" >> beam.Flatten()
     if spill:
         p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, entries])
-    return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, manifest_base(cfg), cfg.hashed_files())
+    return (entries, read["files"]) | "Manifest" >> WriteManifest(root, manifest_base(cfg), counts, cfg.hashed_files())
 
 
 def manifest_base(cfg: Config) -> dict:
