@@ -237,7 +237,7 @@ class WriteManifest(beam.PTransform):
 
         return (
             entries.pipeline
-            | "Trigger" >> beam.Create([None])
+            | "Trigger" >> beam.Impulse()  # one element, as spill.Release's
             | "Write" >> beam.Map(
                 write,
                 entries=beam.pvalue.AsList(entries),
