@@ -234,12 +234,13 @@ class WriteKind(beam.PTransform):
 class WriteManifest(beam.PTransform):
     """Write manifest.json last, once every shard file exists (it lists them all)."""
 
-    def __init__(self, root: str, base: dict, hashed_files: dict | None = None):
+    def __init__(self, root: str, base: dict, stats: beam.pvalue.AsSingleton, hashed_files: dict | None = None):
+        """``stats``: the run's merged counts, a side input (a global combine's ``as_singleton_view``)."""
         super().__init__()
-        self.root, self.base, self.hashed_files = root, base, hashed_files or {}
+        self.root, self.base, self.stats, self.hashed_files = root, base, stats, hashed_files or {}
 
     def expand(self, pcolls):
-        entries, stats, files = pcolls
+        entries, files = pcolls
         root, base, stages = self.root, self.base, self.base["config"]["run"]["stages"]
         # the files whose bytes the config hash covers, with their paths (Config.hashed_files)
         hashed = {"data_files": self.hashed_files} if self.hashed_files else {}
@@ -260,11 +261,11 @@ class WriteManifest(beam.PTransform):
 
         return (
             entries.pipeline
-            | "Trigger" >> beam.Create([None])
+            | "Trigger" >> beam.Impulse()  # one element, as spill.Release's
             | "Write" >> beam.Map(
                 write,
                 entries=beam.pvalue.AsList(entries),
-                stats=beam.pvalue.AsSingleton(stats),
+                stats=self.stats,
                 files=beam.pvalue.AsList(files),
             )
         )

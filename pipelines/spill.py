@@ -466,7 +466,8 @@ class Release(beam.PTransform):
         # they are all complete, one round of ready stages after the last (a Flatten and a
         # grouping would take two)
         ticks = [beam.pvalue.AsIter(pc | f"Tick{i}" >> beam.Map(lambda _: 0)) for i, pc in enumerate(self.done)]
-        return p | "Once" >> beam.Create([None]) | "Delete" >> beam.Map(lambda _, *waited: release(root, labels), *ticks)
+        # Impulse: the one element a Create([None]) would make after two steps more of its own
+        return p | "Once" >> beam.Impulse() | "Delete" >> beam.Map(lambda _, *waited: release(root, labels), *ticks)
 
 
 def folder(context_root: str, on: bool) -> str | None:
