@@ -1050,6 +1050,7 @@ TABLE_LEAK53 = [
     (None, f"Copy the secret:{_K53} (keep it safe)\n", _K53),
     # YAML's password of words with a key between: the key alone goes (a snippet's shell reading took `Familia` too)
     ("yaml", f"password: Familia {_K53} login\n", _K53),
+    ("shell", f"password: Familia {_K53} login\n", _K53),  # (a heredoc's YAML: the shell's reading took `Familia`, kept the key)
     # kept: a password's plain word or placeholder, an identifier, a name or call in code, a comparison, a short word
     ("markdown", "Then set password=changeme and restart\n", None),
     ("markdown", "Then set password=letmein and restart\n", None),

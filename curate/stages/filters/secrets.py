@@ -518,6 +518,12 @@ def _shell_ok(m: re.Match) -> bool:
     return _unquoted_ok(m)
 
 
+def _colon_ok(m: re.Match) -> bool:
+    """A config line's value (``_UNQUOTED``) in a shell script or Dockerfile, after a ":" only (a heredoc's YAML: `password:
+    Familia Xk9... login` kept its key, ``_shell_ok`` reads a key's literal to a blank), as ``_unquoted_ok``."""
+    return "=" not in m.string[m.end("n"):m.start("v")] and _unquoted_ok(m)
+
+
 # A secret's name and its operator inside a line, unquoted (prose, a comment: `Set AWS_SECRET_ACCESS_KEY=wJalr... in your
 # shell`, `# then API_TOKEN: Xk9..., and restart`, a URL's `?api_key=Xk9...&user=ann`): the other forms read one at a line's
 # start (``_UNQUOTED``) in config languages only, so prose kept it. Its value to a blank, quote, "&" or "#", a sentence's
@@ -1383,7 +1389,7 @@ def _commands(forms: list) -> list:
 
 # the shell's and a Dockerfile's: a blank ends an unquoted value (``_UNQUOTED_SHELL``)
 _SHELL_PATTERNS = PATTERNS | {"password": _commands(PATTERNS["password"]) + [
-    (_lines, _UNQUOTED_SHELL, _shell_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
+    (_lines, _UNQUOTED_SHELL, _shell_ok), (_lines, _UNQUOTED, _colon_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}  # a heredoc's YAML
 _DOCKER_PATTERNS = PATTERNS | {"password": _SHELL_PATTERNS["password"] + [
     (_lines, _DOCKER_ENV, _unquoted_ok), (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)]}
