@@ -1035,3 +1035,38 @@ def test_a_key_between_words_or_after_a_comma_or_a_devanagari_word_goes_alone(la
     only it, in the filter and in a snippet: each positive row leaked in the filter or took more than the key in a
     snippet before."""
     _only_the_secret_goes(language, text, secret)
+
+
+_AWS = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # (the AWS documentation's example secret: no live key)
+TABLE_LEAK53 = [
+    # a secret's name and operator inside a line, its value unquoted between words (prose, a comment, a URL's query): the
+    # filter kept each in every language, a snippet too (only a line's start was read, in config languages)
+    ("markdown", f"Set AWS_SECRET_ACCESS_KEY={_AWS} in your shell\n", _AWS),
+    ("python", f"# Set AWS_SECRET_ACCESS_KEY={_AWS} in your shell\n", _AWS),
+    ("javascript", f"// pass api_key = {_K53} to the client\n", _K53),
+    ("markdown", f"Then set API_TOKEN: {_K53}, and restart.\n", _K53),
+    ("markdown", f"Your session key is SESSION_KEY={_K53}.\n", _K53),
+    ("python", f"# see https://api.test/v1?api_key={_K53}&user=ann for it\n", _K53),
+    (None, f"Copy the secret:{_K53} (keep it safe)\n", _K53),
+    # YAML's password of words with a key between: the key alone goes (a snippet's shell reading took `Familia` too)
+    ("yaml", f"password: Familia {_K53} login\n", _K53),
+    ("shell", f"password: Familia {_K53} login\n", _K53),  # (a heredoc's YAML: the shell's reading took `Familia`, kept the key)
+    # kept: a password's plain word or placeholder, an identifier, a name or call in code, a comparison, a short word
+    ("markdown", "Then set password=changeme and restart\n", None),
+    ("markdown", "Then set password=letmein and restart\n", None),
+    ("python", "# pass token=authToken2 to the client\n", None),
+    ("markdown", "The token=TokenManager2024 is read at start\n", None),
+    ("c", "    sign(data, private_key=pKey_3b);\n", None),
+    ("python", "    token = self.tokens.next_token_id\n", None),
+    ("python", "api_key = Fernet.generate_key()\n", None),
+    ("python", f"if token == {_K53.lower()}x: pass\n", None),
+    ("markdown", "Set secret: see the docs, then restart\n", None),
+]
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_LEAK53)
+def test_an_unquoted_key_between_words_goes(language, text, secret):
+    """An unquoted key after a secret's name and operator in the middle of a line goes alone, in the filter and in a
+    snippet: each positive row was kept by both before (`password: Familia Xk9... login`: the snippet took `Familia` too).
+    The negative rows, plain words, identifiers and code, stay."""
+    _only_the_secret_goes(language, text, secret)

@@ -509,6 +509,42 @@ _BARE_PASS = re.compile(r"(?i)[ \t]*passe?")
 _U_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 
 
+def _shell_ok(m: re.Match) -> bool:
+    """A shell's or Dockerfile's unquoted value (``_UNQUOTED_SHELL``) as ``_unquoted_ok``; after a ":" (no shell's
+    assignment: a heredoc's YAML, a snippet's every-form reading of YAML) only a key's literal, not a password's plain word
+    (`password: Familia Xk9... login` took `Familia` and kept the key)."""
+    if "=" not in m.string[m.end("n"):m.start("v")] and not _literal_ok(m.group("v")):
+        return False
+    return _unquoted_ok(m)
+
+
+def _colon_ok(m: re.Match) -> bool:
+    """A config line's value (``_UNQUOTED``) in a shell script or Dockerfile, after a ":" only (a heredoc's YAML: `password:
+    Familia Xk9... login` kept its key, ``_shell_ok`` reads a key's literal to a blank), as ``_unquoted_ok``."""
+    return "=" not in m.string[m.end("n"):m.start("v")] and _unquoted_ok(m)
+
+
+# A secret's name and its operator inside a line, unquoted (prose, a comment: `Set AWS_SECRET_ACCESS_KEY=wJalr... in your
+# shell`, `# then API_TOKEN: Xk9..., and restart`, a URL's `?api_key=Xk9...&user=ann`): the other forms read one at a line's
+# start (``_UNQUOTED``) in config languages only, so prose kept it. Its value to a blank, quote, "&" or "#", a sentence's
+# punctuation after it not its own, a "=" only as base64's padding at its end (`token=token=...`: each "=" scanned the
+# rest of its 200 characters); taken only where it is a key's and a secret's name ends before the operator (``_inline_ok``:
+# found from the operator, as ``_QUOTED``: the names searched at each character of a 1 MB line of `pass=1 ` took 0.6 s).
+# Searched last: the forms before it judge a line's whole value first (`token: Xk9... (prod)`)
+_INLINE = re.compile(r"(?::=|=(?![=>~])|:(?![:/]))[ \t]*"
+                     r"(?P<v>[A-Za-z0-9_+/.~!@$%^*-]{12,200}?={0,2})[.,;:!?)\]]*(?=[\s\"'`&#<>]|\Z)")
+
+
+def _inline_ok(m: re.Match) -> bool:
+    """An inline value (``_INLINE``) after a secret's name (``_NAME_END``) that is a key's literal (``_key_word``) and no
+    identifier (``_IDENTIFIER``: `token=authToken2` is a sentence's or code's name), whatever the name: a password's plain
+    word stays (`password=changeme`, `password=letmein`: a placeholder, a word in prose)."""
+    v, end = m.group("v"), m.start()
+    while end > 0 and m.string[end - 1] in " \t":
+        end -= 1
+    return _key_word(v) and _IDENTIFIER.fullmatch(v) is None and _NAME_END.search(m.string, max(0, end - 40), end) is not None
+
+
 def _properties_ok(m: re.Match) -> bool:
     """A properties file's value (``_PROPERTIES``), its continued lines joined, as ``_unquoted_ok`` judges it; not after
     a key that is the word pass alone and a blank (a ledger snippet's prose is searched so: `Pass the remainder of our
@@ -1353,7 +1389,7 @@ def _commands(forms: list) -> list:
 
 # the shell's and a Dockerfile's: a blank ends an unquoted value (``_UNQUOTED_SHELL``)
 _SHELL_PATTERNS = PATTERNS | {"password": _commands(PATTERNS["password"]) + [
-    (_lines, _UNQUOTED_SHELL, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
+    (_lines, _UNQUOTED_SHELL, _shell_ok), (_lines, _UNQUOTED, _colon_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}  # a heredoc's YAML
 _DOCKER_PATTERNS = PATTERNS | {"password": _SHELL_PATTERNS["password"] + [
     (_lines, _DOCKER_ENV, _unquoted_ok), (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)]}
@@ -1546,9 +1582,12 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
 # skipped file of no known language, where a false match costs only an audit's reading of a few characters.
 # (the properties form on the scan's lines only: searched on every snippet's whole text it made them 6x slower, 34 -> 200 ms
 # over the code sample's 954 heads; a properties file's blank separator, `db.password letmein`, is its language's: ``redact_secrets``)
-_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines, _UNQUOTED_SHELL, _unquoted_ok),
+_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines, _UNQUOTED_SHELL, _shell_ok),
                                                                         (_lines, _PROPERTIES, _properties_ok), (_lines, _DOCKER_ENV, _unquoted_ok),
                                                                         (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)] + _SET_FORMS}
+# the inline form last in every language's forms and every form's (``_INLINE``)
+for _p in (PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS, _ALL_PATTERNS):
+    _p["password"] = _p["password"] + [(_lines, _INLINE, _inline_ok)]
 # A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
