@@ -29,6 +29,7 @@ MAX_FILE_BYTES = 1 << 20
 MAX_NOTEBOOK_BYTES = 16 << 20  # outputs (base64 plots, tables) are most of a notebook's bytes
 MAX_MEAN_LINE_LENGTH = 200  # real code averages < 100 chars a line; minified bundles thousands
 SKIPPED_TEXT_CHARS = 1000  # a skipped file keeps only this much text: the ledger shows a snippet
+BINARY = "NUL or control bytes in the first 8 KiB: not a source file"  # a quarantine row's detail, tree or dump
 
 FILENAMES = {
     "makefile": "makefile",
@@ -189,7 +190,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     with open_bytes(shard.path, limits) as f:
         data = f.read(read_max + 1)
     if looks_binary(data):
-        yield Bad(0, "binary", "NUL or control bytes in the first 8 KiB: not a source file")
+        yield Bad(0, "binary", BINARY)
         return
     if len(data) > read_max:
         size = input_size(shard.path) if compression(shard.path) is None else len(data)
