@@ -374,3 +374,14 @@ def test_a_code_records_path_that_is_no_text_is_its_json(tmp_path):
         ("code.jsonl:true", {"file_path": "true"}),
         ("code.jsonl:z.py", {"file_path": "z.py"}),
     ], docs
+
+
+def test_utf16_source_without_a_bom_is_read(tmp_path):
+    """A source file in UTF-16 with no byte-order mark (a NUL beside each ASCII character) was
+    quarantined as binary; it is read as one with its mark is, as a book or page is."""
+    p = tmp_path / "Program.cs"
+    p.write_bytes("class Program {\r\n    // naïve café\r\n    static void Main() { }\r\n}\r\n".encode("utf-16-le"))
+    got = dict(read_shard(Shard(str(p), "Program.cs", "source", "code", "repo", ()), Limits()))
+    assert "quarantine" not in got, got["quarantine"].to_pylist()
+    doc = got["docs"].to_pylist()[0]
+    assert doc["text"].startswith("class Program {\n    // naïve café\n") and json.loads(doc["meta"])["encoding"] == "utf-16-le"

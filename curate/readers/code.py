@@ -20,7 +20,7 @@ import posixpath
 import re
 from typing import Iterator, Optional
 
-from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes
+from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes, with_wide_bom
 from curate.readers.languages import EXTENSIONS
 from curate.readers.meta import name_meta
 from curate.readers.notebook import NotebookError, notebook_script
@@ -189,7 +189,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     read_max = int(shard.opt("max_notebook_bytes", MAX_NOTEBOOK_BYTES)) if notebook else max_bytes
     with open_bytes(shard.path, limits) as f:
         data = f.read(read_max + 1)
-    if looks_binary(data):
+    if looks_binary(with_wide_bom(data)):  # UTF-16 without its mark (a NUL beside each ASCII letter) is text
         yield Bad(0, "binary", BINARY)
         return
     if len(data) > read_max:
@@ -197,7 +197,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         head = data[:4096].decode("utf-8", "replace")
         yield skip(head, "oversized_file", float(size), float(read_max), detect_language(path, head), whole=False)
         return
-    text, encoding = decode_text(data)
+    text, encoding = decode_text(with_wide_bom(data))
     if encoding != "utf-8":
         meta["encoding"] = encoding  # kept, but worth knowing: legacy-encoded source
     if notebook:

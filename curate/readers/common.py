@@ -1360,7 +1360,7 @@ def utf16_without_bom(body: bytes) -> str | None:
 def with_wide_bom(data: bytes) -> bytes:
     """``data``, UTF-16 without a byte-order mark given the one it lacks: then read as such text
     with its mark is (``looks_binary``: not binary; ``decode_text``: its encoding)."""
-    wide = utf16_without_bom(data)
+    wide = None if wide_encoding(data) else utf16_without_bom(data)  # one with its mark: as it is
     return data if wide is None else (codecs.BOM_UTF16_LE if wide == "utf-16-le" else codecs.BOM_UTF16_BE) + data
 
 
