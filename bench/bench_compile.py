@@ -34,8 +34,9 @@ from curate.stages.filters.redact import code_points
 A, W = code_points("a b a b pass = 1"), code_points("\u00e9 \u00e8 pass\u200bword = 1")
 '''
 KERNELS = {
-    "secrets._candidates, ASCII": "secrets.candidates('a b a b pass = 1')",
-    "secrets._candidates, wider": "secrets.candidates('\\u00e9 \\u00e8 pass\\u200bword = 1')",
+    # (the kernel itself: ``candidates`` scans in Python where numba is not set up, as here)
+    "secrets._candidates, ASCII": "secrets._candidates(A, secrets._PAIRS, secrets._WORDS, secrets._UNAMES, None)",
+    "secrets._candidates, wider": "secrets._candidates(W, secrets._PAIRS, secrets._WORDS, secrets._UNAMES, secrets._USTARTS)",
     "secrets._read_invisible_runs": "secrets._read_invisible_runs(W, secrets._USTARTS)",
     "rules._count_flags, ASCII + wider": "rules._count_flags(A, rules.flag_table(A)); rules._count_flags(W, rules.flag_table(W))",
     "rules._scan_words, ASCII + wider": "rules._scan_words(A, rules.flag_table(A), False); rules._scan_words(W, rules.flag_table(W), True)",

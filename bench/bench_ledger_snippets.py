@@ -2,13 +2,18 @@
 (curate/snippets.py): this checkout against a base revision (default main, exported with ``git
 archive``), measured in the same run, each version in its own process, taking turns.
 
-    python bench/bench_ledger_snippets.py [--base main] [--rounds 2]
+    python bench/bench_ledger_snippets.py [--base main] [--rounds 2] [--pool]
 
 Per version: ``schema.ledger_rows`` CPU seconds (the best of 3) on the shared code sample's 954
 files as if every one were removed (its worst case: a removal's row costs the same whatever
 removed it), and on the Dolma web sample's pages the same way; and ``curate demo``, end to end,
 with the CPU seconds spent in ``ledger_rows`` (wrapped) and the rows it wrote. Printed: each
 number, the ratio to the base, and how many of the sample's snippets the redaction changed.
+
+``--pool``: instead, a run without the filter, ``curate run --stages ingest,langid --workers 2`` on 13 UDHR pages and
+3 books (langid removes the pages: their snippets are made in the workers), each version in turn ``--rounds`` times:
+the median CPU seconds of the launcher and of the workers, the workers' private memory (Private_Clean + Private_Dirty
+of /proc/PID/smaps_rollup, read as the pool shuts down) and the secrets kernels each process made.
 """
 from __future__ import annotations
 
@@ -65,6 +70,80 @@ print(json.dumps(out))
 '''
 
 
+# Run with the version's curate/ first on sys.path: the subset run, its workers' memory read before they end.
+POOL_CHILD = r'''
+import json, os, resource, sys, tempfile
+from curate.stages import numba_cache
+from pipelines import pool
+made, mem = [], []
+compiled = numba_cache._Kernel.compiled
+def noted(self):  # a kernel made in this process (numba set up), logged by the process that made it
+    if self.dispatcher is None:
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {self.py_func.__name__}\n")
+    return compiled(self)
+numba_cache._Kernel.compiled = noted
+shutdown = pool.shutdown
+def measured(kill=False):
+    for p in pool._POOL.get("procs", ()):
+        rollup = open(f"/proc/{p.pid}/smaps_rollup").read().split()
+        mem.append(sum(int(rollup[i + 1]) for i, w in enumerate(rollup) if w in ("Private_Clean:", "Private_Dirty:")) / 1024)
+    return shutdown(kill)
+pool.shutdown = measured
+from curate import cli
+inputs = sys.argv[1:]
+with tempfile.TemporaryDirectory() as d:
+    log = d + "/made"
+    open(log, "w").close()
+    args = ["run", "--output", d + "/out", "--stages", "ingest,langid", "--workers", "2", "--progress", "off"]
+    for folder, domain in zip(inputs[::2], inputs[1::2]):
+        args += ["--input", folder, "--domain", domain]
+    assert cli.main(args) == 0
+    me, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    made = [line.split() for line in open(log)]
+print(json.dumps({"launcher_cpu_s": me.ru_utime + me.ru_stime, "workers_cpu_s": c.ru_utime + c.ru_stime, "workers_mb": mem,
+                  "kernels_launcher": sum(p == str(os.getpid()) for p, _ in made), "kernels_workers": sum(p != str(os.getpid()) for p, _ in made)}))
+'''
+
+
+def pool_inputs(tmp: Path) -> list:
+    """13 UDHR pages (web) and 3 books, copied into folders of their own."""
+    udhr, books = tmp / "udhr", tmp / "books"
+    udhr.mkdir(), books.mkdir()
+    for f in sorted((CORPORA / "multilingual" / "udhr2").glob("*.txt"))[:13]:
+        (udhr / f.name).write_bytes(f.read_bytes())
+    for name in ("austen-emma", "blake-poems", "carroll-alice"):
+        (books / f"{name}.txt").write_bytes((CORPORA / "books" / "gutenberg_nltk" / f"{name}.txt").read_bytes())
+    return [str(udhr), "web", str(books), "books"]
+
+
+def run_pool(root: Path, inputs: list) -> dict:
+    r = subprocess.run([sys.executable, "-c", POOL_CHILD, *inputs], check=True, capture_output=True, text=True, cwd=root,
+                       env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+def main_pool(base: Path, base_name: str, rounds: int, tmp: Path) -> int:
+    import statistics
+
+    inputs = pool_inputs(tmp)
+    for root in (base, REPO):  # not counted: the exported tree compiles its kernels into its own cache first
+        run_pool(root, inputs)
+    results: dict = {"base": [], "this": []}
+    for _ in range(rounds):  # taking turns: the machine's load falls on both alike
+        for name, root in (("base", base), ("this", REPO)):
+            results[name].append(run_pool(root, inputs))
+    med = {name: {k: statistics.median(r[k] if k != "workers_mb" else sum(r[k]) / max(len(r[k]), 1) for r in rs)
+                  for k in rs[0]} for name, rs in results.items()}
+    b, t = med["base"], med["this"]
+    print(f"--stages ingest,langid --workers 2, 13 UDHR pages + 3 books, median of {rounds} rounds each ({base_name} / this):")
+    print(f"  workers' CPU  {b['workers_cpu_s']:6.2f} / {t['workers_cpu_s']:6.2f} s (x{t['workers_cpu_s'] / max(b['workers_cpu_s'], 1e-9):.2f})")
+    print(f"  launcher CPU  {b['launcher_cpu_s']:6.2f} / {t['launcher_cpu_s']:6.2f} s (x{t['launcher_cpu_s'] / max(b['launcher_cpu_s'], 1e-9):.2f})")
+    print(f"  a worker's private memory {b['workers_mb']:6.1f} / {t['workers_mb']:6.1f} MB")
+    print(f"  kernels made: launcher {b['kernels_launcher']:.0f} / {t['kernels_launcher']:.0f}, workers {b['kernels_workers']:.0f} / {t['kernels_workers']:.0f}")
+    return 0
+
+
 def run(root: Path) -> dict:
     r = subprocess.run([sys.executable, "-c", CHILD, str(CODE), str(WEB)], check=True, capture_output=True, text=True,
                        cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
@@ -75,9 +154,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="main")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--pool", action="store_true", help="a subset run's workers (no filter), not ledger_rows")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = export(args.base, Path(tmp) / "base")
+        if args.pool:
+            return main_pool(base, args.base, args.rounds, Path(tmp))
         results: dict = {"base": [], "this": []}
         for _ in range(args.rounds):
             for name, root in (("base", base), ("this", REPO)):

@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--scan", action="store_true", help="the scan alone (secrets.candidates), CPU seconds")
     a = ap.parse_args()
     fn = secrets_rewrite(SECRETS).fn
+    getattr(secrets, "warm_up", lambda: None)()  # the kernels, as the filter's warm-up loads them (not the scan's Python)
     print(f"curate from {Path(curate.__file__).parent}")
     for k, t in texts(a.mb, a.run).items():
         s = best_scan(t, a.rounds) if a.scan else best(fn, t, a.rounds)

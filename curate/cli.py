@@ -41,10 +41,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         typed = re.match(r"argument cmd: invalid choice: '(.*?)' \(choose from (.*)\)$", message)
         if typed:  # `curate runn`: the command it likely means, as a misspelt option's
-            from curate.config import did_you_mean
-
             names = re.findall(r"'([^']*)'", typed.group(2))
             message = f"unknown command {typed.group(1)!r}{did_you_mean(typed.group(1), names)} (choose from {typed.group(2)})"
+        choice = re.match(r"(argument --[\w-]+: invalid choice: '(.*?)') (\(choose from (.*)\))$", message)
+        if choice:  # --progress=ON: the choice it means, as the config's run.progress = "On" says
+            hint = did_you_mean(choice.group(2), re.findall(r"'([^']*)'", choice.group(4)))
+            message = f"{choice.group(1)}{hint} {choice.group(3)}"
         message = message.replace("the following arguments are required: cmd", "give a command: curate run, curate config, ...")
         if self.prog == "curate mix":  # what DIR is, not only that it is missing
             message = message.replace("the following arguments are required: DIR",
@@ -68,18 +70,6 @@ class _InputAction(argparse.Action):
         else:
             inputs[-1][self.dest] = value
         ns.inputs = inputs
-
-
-class _Once(argparse.Action):
-    """An option that sets one value: given twice, the last one won without a word. Told by the
-    options seen, not by a value set (demo's --output has a default)."""
-
-    def __call__(self, parser, ns, value, option_string=None):
-        seen = ns.__dict__.setdefault("_given", set())
-        if self.dest in seen:
-            parser.error(f"{option_string} given twice ({getattr(ns, self.dest)}, then {value}): give it once")
-        seen.add(self.dest)
-        setattr(ns, self.dest, value)
 
 
 def _names(option: str, example: str):
@@ -145,15 +135,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     r.add_argument("--input", dest="glob", action=_InputAction, help="input file, directory or glob (repeatable)")
     for o in INPUT_OPTS:
         r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=INPUT_HELP[o])
-    r.add_argument("--output", action=_Once, help="output directory (required here or as run.output)")
-    r.add_argument("--stages", action=_Once, type=_names("stages", "--stages ingest,dedup"), help="comma-separated subset of stages, run in pipeline order (default: all but the "
+    r.add_argument("--output", action=shell.Once, help="output directory (required here or as run.output)")
+    r.add_argument("--stages", action=shell.Once, type=_names("stages", "--stages ingest,dedup"), help="comma-separated subset of stages, run in pipeline order (default: all but the "
                    f"opt-in {', '.join(OPT_IN_STAGES)}, which run when named here or configured)")
-    r.add_argument("--languages", action=_Once, type=_names("languages", "--languages en,de, or all"), help="comma-separated target languages for langid (e.g. en,de), or 'all'")
-    r.add_argument("--shards", action=_Once, type=int, help="Parquet files per output kind (default 4)")
-    r.add_argument("--workers", action=_Once, type=int, help="local runs: worker processes for the heavy steps (run.workers; "
+    r.add_argument("--languages", action=shell.Once, type=_names("languages", "--languages en,de, or all"), help="comma-separated target languages for langid (e.g. en,de), or 'all'")
+    r.add_argument("--shards", action=shell.Once, type=int, help="Parquet files per output kind (default 4)")
+    r.add_argument("--workers", action=shell.Once, type=int, help="local runs: worker processes for the heavy steps (run.workers; "
                    "default 0 = one per core, 1 = this process only); the output does not depend on it")
     r.add_argument(
-        "--progress", action=_Once, choices=["auto", "on", "off"],
+        "--progress", action=shell.Once, choices=["auto", "on", "off"],
         help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
     )
     r.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
@@ -162,15 +152,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
                        epilog="Other options go to Apache Beam, as for `curate run`.")
-    d.add_argument("--output", action=_Once, default="curate-demo", type=shell.home_path, help="where to write the sample shards and the result")
-    d.add_argument("--progress", action=_Once, choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
+    d.add_argument("--output", action=shell.Once, default="curate-demo", type=shell.home_path, help="where to write the sample shards and the result")
+    d.add_argument("--progress", action=shell.Once, choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
     c = sub.add_parser("config", help="print every option with its default, as TOML; with a config file (and --set), "
                        "the config a run of it would use", allow_abbrev=False)
     c.add_argument("config", nargs="?", help="TOML config file: print it as `curate run` reads it, defaults filled in "
                    "(with --language: the config whose [filter] to apply)")
     c.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="as for `curate run`")
-    c.add_argument("--language", action=_Once, help="print instead the filter thresholds, stop words and sentence marks that apply "
+    c.add_argument("--language", action=shell.Once, help="print instead the filter thresholds, stop words and sentence marks that apply "
                    "to web documents with this language label, and where they come from")
 
     m = sub.add_parser("mix", help="a dry run of [rebalance]: re-plan the mix from an output's candidates in seconds",
@@ -206,11 +196,11 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     Beam does not know (Beam would drop them with a warning)."""
     if not rest:
         return []
+    ours = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
     if cmd in ("config", "mix"):
-        return [f"unexpected argument {rest[0]!r}"]
+        return [f"unexpected argument {rest[0]!r}{did_you_mean(rest[0].split('=', 1)[0], ours)}"]
     from pipelines.options import beam_option, unknown_options
 
-    ours = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
     errors = []
     for a in rest:
         name = a.split("=", 1)[0]
@@ -292,6 +282,16 @@ def split_sets(argv: list[str]) -> list[str]:
     return errors
 
 
+def config_option(argv: list[str]) -> list[str]:
+    """`curate run --config team.toml`: the file is a positional argument; --config was an unknown
+    option, and the config's own errors followed as if no file were given ("no inputs")."""
+    for i, a in enumerate(argv):
+        if a == "--config" or a.startswith("--config="):
+            path = a[9:] if "=" in a else argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("-") else "FILE"
+            return [f"--config: a config file is given without it: curate {argv[0]}{' DIR' * (argv[0] == 'mix')} {path}"]
+    return []
+
+
 # command -> (module with main(argv) -> int, help)
 DELEGATED = {
     "train-quality": ("curate.stages.quality_train", "train a fastText quality classifier"),
@@ -348,6 +348,14 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
+    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
+    from curate.readers.common import Limits, is_file_uri, one_open, path_problem, read_folder
+
+    with one_open():  # a bucket file the checks look into opened once, its first MiB read once (not six times)
+        return _plan(cfg, globs_only, config_dir)
+
+
+def _plan(cfg, globs_only: bool, config_dir: str | None):
     from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_data, same_files, unpacked_name
     from curate.readers.common import Limits, is_file_uri, path_problem, read_folder
 
@@ -864,6 +872,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     import traceback
 
     from curate.stages.filters.custom import RuleError
+    from pipelines.io import InputChanged
     from pipelines.pipeline import DataFilesChanged, OutputNotShared
     from pipelines.pool import WorkerDied
 
@@ -871,7 +880,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         # a remote runner's worker: its exception arrives as the text of its traceback
-        on_worker = re.search(r"\bInputNotOnWorker: (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
+        on_worker = re.search(r"\b(?:InputNotOnWorker|InputChanged): (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
         if on_worker:
             return on_worker.group(1)
         if re.search(r"\bWorkerLost: |Channel closed prematurely", str(e)):  # pipelines/worker_loss.py; its data channel
@@ -879,7 +888,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
                     "rerun once its cause is fixed")
         if re.search(r"start_?worker", str(e), re.IGNORECASE) and "UNAVAILABLE" in str(e):  # EXTERNAL: nothing at the address
             return f"no SDK worker pool answers at {_pool_address(beam_args)}"
-        if isinstance(e, (WorkerDied, RuleError, OutputNotShared, DataFilesChanged)):  # RuleError: the user's rule failed, not curate
+        if isinstance(e, (WorkerDied, RuleError, OutputNotShared, DataFilesChanged, InputChanged)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
@@ -1087,7 +1096,7 @@ def main(argv=None) -> int:
         ours = {o for a in commands[argv[0]]._actions for o in a.option_strings}
         argv = argv[:1] + attach_values(argv[1:], ours)
     try:
-        errors = split_sets(argv) if argv and argv[0] in ("run", "config", "mix") else []
+        errors = split_sets(argv) + config_option(argv) if argv and argv[0] in ("run", "config", "mix") else []
         if errors:
             raise UsageError(f"curate {argv[0]}", errors[0])
         ns, rest = ap.parse_known_args(argv)

@@ -172,7 +172,20 @@ class Held(ValueError):
 
 
 def _files(fs, base: str) -> list[tuple[str, int]]:
-    """(relative path, size) of every file under ``base``, sorted."""
+    """(relative path, size) of every file under ``base``, sorted. A local folder is walked without
+    following its links, each one entry (its own size): pyarrow's walk followed them, and `--output ~`
+    or `/usr` (bin/X11 -> .) listed on without end, holding GBs."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        def fail(e):  # an unreadable folder, as pyarrow's walk: not files passed over
+            raise e
+
+        found = []
+        for folder, dirs, names in os.walk(base, onerror=fail):
+            for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+                path = os.path.join(folder, name)
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile, as a listing taken a moment later
+                    found.append((os.path.relpath(path, base).replace(os.sep, "/"), os.lstat(path).st_size))
+        return sorted(found)
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
     return sorted((os.path.relpath(i.path, base).replace(os.sep, "/"), i.size) for i in infos if i.type == pafs.FileType.File)
 
@@ -884,7 +897,8 @@ def finish(root: str) -> dict:
     fs, base = output._fs(root)
     staging, staged = f"{base}/{STAGING}", _staging_root(root, base)
     try:
-        manifest = read_manifest(staged)
+        with fs.open_input_stream(f"{staging}/{output.MANIFEST}") as f:  # the run's own: no commit to look for first (read_manifest's)
+            manifest = json.loads(f.read())
         manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
         written = [(rel, size) for rel, size in _files(fs, staging)
                    if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-") and not _nfs_file(rel)]
@@ -1125,14 +1139,19 @@ def _apply(fs, base: str, journal: dict) -> None:
             # completed the commit and removed the journal): written back now, before any other step, not after a look
             # at every file of the journal (a kill from the delete to here still leaves no manifest.json: one request)
             _put_back(fs, base, new)
+    # in a bucket, a delete or move is not preceded by a look (a metadata request a file: the step
+    # itself fails where another process did it first, and _gone tells), nor a move by a folder
+    # made (an object store has none: pyarrow's markers cost a request for each folder above, and a write)
+    bucket = output.object_store(fs)
     for rel in journal["delete"]:
-        if _exists(fs, f"{base}/{rel}"):
+        if bucket or _exists(fs, f"{base}/{rel}"):
             _gone(fs.delete_file, fs, f"{base}/{rel}")
             _remove_empty_parents(fs, base, rel)
     for i, rel in enumerate(journal["files"]):
         src = f"{staging}/{rel}"
-        if _exists(fs, src):
-            fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
+        if bucket or _exists(fs, src):
+            if not bucket:
+                fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
             _gone(lambda s: output.rename(fs, s, f"{base}/{rel}"), fs, src, f"{base}/{rel}")
         if i == 0:
             _fault("during_moves")

@@ -7,6 +7,7 @@ Stage sections are checked against the stage's ``DEFAULTS`` and then by the stag
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import contextvars
 import copy
@@ -341,7 +342,8 @@ def _check_type(where: str, value, default):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
     elif isinstance(default, (int, float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}{_as_toml(value, 'number')}")
+            raise ConfigError(f"{where}: expected a number, got {_toml(value) if isinstance(value, bool) else repr(value)}"
+                              f"{toml_hint(value, 'number')}")
         if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return type(default)(value)  # 13.0 as 13, 0 as 0.0: one spelling of a number, one config hash
@@ -350,11 +352,11 @@ def _check_type(where: str, value, default):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
     elif isinstance(default, list):
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}{_as_toml(value, 'list')}")
+            raise ConfigError(f"{where}: expected a list, got {value!r}{toml_hint(value, 'list')}")
     return value
 
 
-def _as_toml(value, kind: str) -> str:
+def toml_hint(value, kind: str) -> str:
     """How to write a value typed as on the command line (`shards = "2"`, `stages = "ingest,dedup"`)
     in TOML: the file's mistake said only what was expected."""
     if not isinstance(value, str):
@@ -466,9 +468,12 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             errors.append(f"{where}.source: empty: give a name{_flag(k)}, or leave it out (its last fixed folder's name)")
         elif INPUT_KEYS[k] is bool and not isinstance(v, bool):
             errors.append(f"{where}.{k}: expected true or false, got {v!r}")
+        elif k == "glob" and not isinstance(v, str):  # "wrong type list", then "required" as if none were given
+            each = ": give each its own [[inputs]] table" if isinstance(v, list) else ""
+            errors.append(f"{where}.glob: expected a string, one path or glob, got {v!r}{each}")
         elif v is not None and not isinstance(v, INPUT_KEYS[k]):
-            errors.append(f"{where}.{k}: wrong type {type(v).__name__}")
-    if not spec.get("glob") or not isinstance(spec["glob"], str):
+            errors.append(f"{where}.{k}: expected a string, got {v!r}")
+    if isinstance(spec.get("glob", ""), str) and not spec.get("glob"):  # another type is said above
         errors.append(f"{where}.glob: required (a path or glob of input files)")
     domain = spec.get("domain")
     if domain is None:
@@ -611,12 +616,18 @@ def apply_sets(raw: dict, sets: list[str]) -> None:
     """Each ``--set`` into the file's tables: parent tables are merged, the value at the key
     replaces the file's whole (a table given to ``rebalance.targets`` is the new targets)."""
     errors = []
+    given: dict[str, str] = {}
     for text in sets:
         try:
             path, value = parse_set(text)
         except ConfigError as e:
             errors += e.messages
             continue
+        key = ".".join(path)
+        if key in given:  # the last one won without a word, as a second --shards did
+            errors.append(f"--set {key} given twice (--set {given[key]}, then --set {text}): give it once")
+            continue
+        given[key] = text
         node = raw
         for i, part in enumerate(path[:-1]):
             nxt = node.setdefault(part, {})
@@ -657,8 +668,8 @@ def _load(path, overrides, for_run, errors, sets, base, workers_here) -> Config:
     raw.pop(DATA_FILES, None)  # the same, from the files as they are now
     if path:
         try:
-            with open(path, "rb") as f:
-                raw = tomllib.load(f)
+            with open(path, "rb") as f:  # a UTF-8 byte-order mark (Windows Notepad's) is not TOML's mistake to say
+                raw = tomllib.loads(f.read().removeprefix(codecs.BOM_UTF8).decode())
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
         except IsADirectoryError:

@@ -2,9 +2,11 @@
 names in its messages written so a terminal shows them as they are (one_line)."""
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
+import sys
 
 
 def home_path(path: str) -> str:
@@ -12,6 +14,27 @@ def home_path(path: str) -> str:
     ``output = "~/corpus"`` is not a new folder named ``~`` in the current directory, nor is an
     option's ``--output=~/a`` (no shell expands a ``~`` after ``=``): the type of each path option."""
     return os.path.expanduser(path) if path.startswith("~") else path
+
+
+class Once(argparse.Action):
+    """An option that sets one value: given twice, the last one won without a word. Told by the
+    options seen, not by a value set (demo's --output has a default)."""
+
+    def __call__(self, parser, ns, value, option_string=None):
+        seen = ns.__dict__.setdefault("_given", set())
+        if self.dest in seen:
+            parser.error(f"{option_string} given twice ({getattr(ns, self.dest)}, then {value}): give it once")
+        seen.add(self.dest)
+        setattr(ns, self.dest, value)
+
+
+class Parser(argparse.ArgumentParser):
+    """A command's parser whose mistakes are one line, then where help is: argparse printed its
+    whole usage first. (curate run's, whose messages are reworded, is cli._Parser.)"""
+
+    def error(self, message):
+        print(f"{self.prog}: {one_line(message.removeprefix('argument '))}\n(see: {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def quote(path: str) -> str:

@@ -122,7 +122,8 @@ class _With:
 
 
 def _with(pcoll, label: str, side):
-    return pcoll | label >> beam.Map(_With, beam.pvalue.AsSingleton(side))
+    """``side``: a singleton side input (AsSingleton, a global combine's ``as_singleton_view``)."""
+    return pcoll | label >> beam.Map(_With, side)
 
 
 class _SplitHotFn(beam.DoFn):
@@ -281,12 +282,14 @@ class Dedup(beam.PTransform):
         hot_keys = (counts | "CountBuckets" >> beam.CombinePerKey(_HotKeysFn(size)) | "HotKeys" >> beam.Values()
                     | "AllHotKeys" >> beam.combiners.ToList()
                     | "Union" >> beam.Map(lambda keys: np.concatenate([np.zeros(0, np.uint64), *keys])))
-        split = (_with(entries, "WithHotKeys", hot_keys)
+        split = (_with(entries, "WithHotKeys", beam.pvalue.AsSingleton(hot_keys))
                  | "SplitHot" >> beam.ParDo(pooled(_SplitHotFn(se))).with_outputs("hot", main="cold"))
         members, best, edges = split.hot, split.hot | "BestOf" >> beam.ParDo(pooled(_BestOfFn())), []
         rounds = max_centers if threshold is not None else 1  # as bucket_edges'
         for r in range(rounds):
-            centers = best | f"Centers{r}" >> beam.CombineGlobally(_BestFn())
+            # read as a side input (as_singleton_view): a global combine with defaults gave an
+            # empty input its value in a bundle of its own, one more for each round
+            centers = best | f"Centers{r}" >> beam.CombineGlobally(_BestFn()).as_singleton_view()
             out = (_with(members, f"WithCenters{r}", centers)
                    | f"Round{r}" >> beam.ParDo(pooled(_RoundFn(self.lib, k, se, r == rounds - 1))).with_outputs("left", "best", main="edges"))
             edges.append(out.edges)

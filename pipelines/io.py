@@ -11,7 +11,7 @@ from apache_beam.metrics import Metrics
 
 from curate import ids, output
 from curate.readers import read_shard
-from curate.readers.common import Limits, is_uri
+from curate.readers.common import Limits, changed_since_plan, is_uri, one_open
 from pipelines import progress as progress_tally
 from pipelines.meter import measure
 from pipelines.pool import pooled
@@ -34,6 +34,20 @@ def check_on_worker(path: str) -> None:
             "worker (mount them there), or give the inputs as bucket URIs")
 
 
+class InputChanged(RuntimeError):
+    """An input file rewritten, replaced, cut or deleted between the run's plan and the end of
+    its read: its ranges, size and fingerprint are the plan's, its documents the new bytes'
+    (or some of each), so the run stops, writing nothing (curate.cli: one line; the class name
+    is its marker in a remote runner's error text, as InputNotOnWorker's)."""
+
+
+def check_unchanged(shard) -> None:
+    what = changed_since_plan(shard)
+    if what:
+        raise InputChanged(f"input file {shard.path} {what} after the run listed it: its documents would mix the file "
+                           "as planned and as it is now; run again once it is no longer being written")
+
+
 class ReadShardFn(beam.DoFn):
     def __init__(self, limits: dict, total_files: int, progress: str | None):
         self.limits, self.total_files, self.progress = limits, total_files, progress  # progress: its folder
@@ -46,6 +60,10 @@ class ReadShardFn(beam.DoFn):
         self.quarantined = Metrics.counter(NAMESPACE, "ingest.quarantined")
 
     def process(self, shard):
+        with one_open():  # a bucket's file opened once for its documents and its fingerprint, its first MiB read once
+            yield from self._process(shard)
+
+    def _process(self, shard):
         check_on_worker(shard.path)
         rows = {"docs": 0, "ledger": 0, "quarantine": 0}
         skipped: dict = {}  # records that are not documents, by type (a WARC's requests, resources, ...)
@@ -63,7 +81,11 @@ class ReadShardFn(beam.DoFn):
         first = shard.start == 0
         nbytes = 0
         if first:  # one fingerprint per file, not per range
-            entry = output.input_entry(shard)
+            try:
+                entry = output.input_entry(shard)
+            except OSError:  # gone since the plan: said as such
+                check_unchanged(shard)
+                raise
             nbytes = entry["bytes"]
             self.files.inc()
             if skipped:
@@ -72,6 +94,8 @@ class ReadShardFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("files", output.json_bytes(entry))
         elif skipped:  # a later range of a big JSON Lines file (its comment lines): counted, its file said by the first
             yield beam.pvalue.TaggedOutput("stats", {f"ingest.skipped_records.{k}": n for k, n in skipped.items()})
+        # once every byte of it is read (and its fingerprint): a rewrite before or during the read is seen
+        check_unchanged(shard)
         if self._progress:
             self._progress.add(ingest__files=int(first), ingest__bytes=nbytes, ingest__docs_out=rows["docs"],
                                ingest__removed=rows["ledger"], ingest__quarantined=rows["quarantine"])
@@ -210,12 +234,13 @@ class WriteKind(beam.PTransform):
 class WriteManifest(beam.PTransform):
     """Write manifest.json last, once every shard file exists (it lists them all)."""
 
-    def __init__(self, root: str, base: dict, hashed_files: dict | None = None):
+    def __init__(self, root: str, base: dict, stats: beam.pvalue.AsSingleton, hashed_files: dict | None = None):
+        """``stats``: the run's merged counts, a side input (a global combine's ``as_singleton_view``)."""
         super().__init__()
-        self.root, self.base, self.hashed_files = root, base, hashed_files or {}
+        self.root, self.base, self.stats, self.hashed_files = root, base, stats, hashed_files or {}
 
     def expand(self, pcolls):
-        entries, stats, files = pcolls
+        entries, files = pcolls
         root, base, stages = self.root, self.base, self.base["config"]["run"]["stages"]
         # the files whose bytes the config hash covers, with their paths (Config.hashed_files)
         hashed = {"data_files": self.hashed_files} if self.hashed_files else {}
@@ -236,11 +261,11 @@ class WriteManifest(beam.PTransform):
 
         return (
             entries.pipeline
-            | "Trigger" >> beam.Create([None])
+            | "Trigger" >> beam.Impulse()  # one element, as spill.Release's
             | "Write" >> beam.Map(
                 write,
                 entries=beam.pvalue.AsList(entries),
-                stats=beam.pvalue.AsSingleton(stats),
+                stats=self.stats,
                 files=beam.pvalue.AsList(files),
             )
         )

@@ -254,7 +254,9 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         done = [docs, *removals.values(), *([res["stats"]] if "stats" in res else [])]
     stats.append(read["ledger"] | "Stats/ingest/ledger" >> beam.Map(ledger_stats))
     ledger = ledgers | "Ledger" >> beam.Flatten()
-    counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts())
+    # a side input of the manifest's writer (as_singleton_view: with defaults, Beam gave a combine
+    # of no input its value in a bundle of its own)
+    counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts()).as_singleton_view()
 
     n = cfg.run["shards"]
     cols = stage_table.columns(cfg.run["stages"])
@@ -266,7 +268,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     ) | "Entries" >> beam.Flatten()
     if spill:
         p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, entries])
-    return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, manifest_base(cfg), cfg.hashed_files())
+    return (entries, read["files"]) | "Manifest" >> WriteManifest(root, manifest_base(cfg), counts, cfg.hashed_files())
 
 
 def manifest_base(cfg: Config) -> dict:
@@ -282,24 +284,31 @@ def manifest_base(cfg: Config) -> dict:
     return base
 
 
-def local_runner(opts: PipelineOptions) -> bool:
+def _parsed(opts: PipelineOptions | dict) -> dict:
+    """The options' values: ``opts.get_all_options()`` (Beam's parser built and run again, ~4
+    CPU-ms), or that dict, parsed once by the caller."""
+    return opts if isinstance(opts, dict) else opts.get_all_options()
+
+
+def local_runner(opts: PipelineOptions | dict) -> bool:
     """The DirectRunner, in any mode, by any name Beam takes for it (any case, "direct", its
-    class path: Beam's own lookup, runner.create_runner): everything runs on this machine."""
+    class path: Beam's own lookup, runner.create_runner): everything runs on this machine.
+    ``opts``: the options, or their values (``_parsed``)."""
     from apache_beam.runners.runner import _RUNNER_MAP
 
-    name = opts.get_all_options().get("runner")
+    name = _parsed(opts).get("runner")
     if name is None:
         return True
     name = _RUNNER_MAP.get(name.lower(), _RUNNER_MAP.get(name.lower() + "runner", name))
     return name.rsplit(".", 1)[-1] in ("DirectRunner", "SwitchingDirectRunner") and name.startswith("apache_beam.runners.direct.")
 
 
-def runs_here(opts: PipelineOptions) -> bool:
+def runs_here(opts: PipelineOptions | dict) -> bool:
     """Whether the runner executes DoFns in this process: the DirectRunner in its default
     (in-memory, one worker) mode. Beam's multi-process and multi-thread modes, and every other
     runner, bring their own workers."""
-    o = opts.get_all_options()
-    return (local_runner(opts) and o.get("direct_running_mode") in (None, "in_memory")
+    o = _parsed(opts)
+    return (local_runner(o) and o.get("direct_running_mode") in (None, "in_memory")
             and (o.get("direct_num_workers") or 1) == 1)
 
 
@@ -383,15 +392,18 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     previous output as it was."""
     root = cfg.run["output"]
     opts = PipelineOptions(beam_args or [])
-    if not opts.get_all_options().get("runner"):
+    values = opts.get_all_options()  # parsed once here (each parse builds Beam's parser anew)
+    if not values.get("runner"):
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
-    workers = pool_workers(cfg.run, runs_here(opts))
-    spill = spill_enabled(cfg.run, local_runner(opts))
+        values = dict(values, runner="DirectRunner")
+    local = local_runner(values)
+    workers = pool_workers(cfg.run, runs_here(values))
+    spill = spill_enabled(cfg.run, local)
     staging = commit.begin(root)
     try:
         with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter, own_tempdir(), \
                 held_job_errors():
-            with beam.Pipeline(runner=SwitchingDirectRunner() if local_runner(opts) else None, options=opts) as p:
+            with beam.Pipeline(runner=SwitchingDirectRunner() if local else None, options=opts) as p:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
                 build(p, cfg, shards, staging, reporter.folder, workers, spill)
                 gc.freeze()  # the construction's objects live to the end: keep the collector off them

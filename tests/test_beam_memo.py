@@ -298,12 +298,9 @@ def test_the_bz2_memo_keeps_no_large_pickle_however_small_its_compressed_bytes()
     assert not memo._done and memo._bytes == 0, ([len(v) for v in memo._done.values()], memo._bytes)
 
 
-def test_the_shard_keys_before_a_writers_group_are_not_reshuffled(tmp_path, monkeypatch):
-    """Each output kind's writer flattens a key per shard (every shard written, empty or not)
-    into its GroupByKey. Beam's Create reshuffled those keys first: a GroupByKey of its own, one
-    more fused stage (a bundle) per writer in every run, 4 of a default run's 66, before the
-    group that spreads them anyway. Built, not run: a default `curate run` has no Reshuffle
-    under a writer."""
+def _built(tmp_path, monkeypatch, kind: str) -> list[str]:
+    """The labels of the composite transforms of type ``kind`` in a default `curate run`'s
+    pipeline, built, not run."""
     from curate import cli
     from pipelines import pipeline
 
@@ -318,7 +315,7 @@ def test_the_shard_keys_before_a_writers_group_are_not_reshuffled(tmp_path, monk
 
         class Visit(beam.pipeline.PipelineVisitor):
             def enter_composite_transform(self, node):
-                if type(node.transform).__name__ == "Reshuffle":
+                if type(node.transform).__name__ == kind:
                     labels.append(node.full_label)
 
         p.visit(Visit())
@@ -328,4 +325,29 @@ def test_the_shard_keys_before_a_writers_group_are_not_reshuffled(tmp_path, monk
     with pytest.raises(Built):
         cli.main(["run", "--input", str(tmp_path / "p.jsonl"), "--domain", "web", "--output", str(tmp_path / "o"),
                   "--progress", "off"])
+    return labels
+
+
+def test_the_shard_keys_before_a_writers_group_are_not_reshuffled(tmp_path, monkeypatch):
+    """Each output kind's writer flattens a key per shard (every shard written, empty or not)
+    into its GroupByKey. Beam's Create reshuffled those keys first: a GroupByKey of its own, one
+    more fused stage (a bundle) per writer in every run, 4 of a default run's 66, before the
+    group that spreads them anyway. Built, not run: a default `curate run` has no Reshuffle
+    under a writer."""
+    labels = _built(tmp_path, monkeypatch, "Reshuffle")
     assert labels and not [x for x in labels if "/AllShards/" in x], labels
+
+
+def test_no_create_for_a_combines_default_nor_for_a_one_element_trigger(tmp_path, monkeypatch):
+    """A CombineGlobally with defaults gives an empty input its value with a Create of its own
+    ("DoOnce") and a Map reading the combine as a side input: one more fused stage, a bundle,
+    in every run. The run's merged counts (the manifest's) and each dedup round's centers are
+    read only as side inputs: Beam's as_singleton_view gives them the same default with no such
+    stage (5 of a default run's 62 bundles). The steps run once after others (each spill
+    Release, the manifest's writer) start from an Impulse: a Create([None]) is the same one
+    element after a FlatMap and a Map more, each pickled, translated and set up every run.
+    Built, not run."""
+    labels = _built(tmp_path, monkeypatch, "Create")
+    assert [x for x in labels if x.endswith("/DoOnce")], labels  # the combines whose value is a main input keep theirs
+    assert not [x for x in labels if x.startswith(("MergeStats/", "Stage/dedup/Centers"))], labels
+    assert not [x for x in labels if x.startswith(("Release/", "Manifest/"))], labels

@@ -1156,6 +1156,50 @@ def test_a_bucket_input_is_not_asked_each_files_size_at_launch(logged, monkeypat
 
 
 
+def test_the_launch_opens_a_bucket_inputs_first_file_once(logged, monkeypatch, tmp_path):
+    """`curate run --input gs://...` looks into the input's first file (compression, archive,
+    JSON Lines, its fields) through one open and one read of its first MiB, and into no other
+    file, one past limits.split_bytes included (its reader tells by its first bytes whether
+    it is compressed after all: test_a_bucket_jsonl_holding_gzip_is_read_once_in_its_ranges).
+    Before: the first file opened 6 times (6 metadata requests, 6 reads), every file past
+    split_bytes once more."""
+    monkeypatch.setenv(GCS_EMULATOR, logged[1])
+    fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=logged[1].split("://")[1])
+    for i in range(4):
+        with fs.open_output_stream(f"{BUCKET}/big/f{i}.jsonl", compression=None) as f:
+            f.write(b"".join(json.dumps({"id": f"{i}-{j}", "text": f"page {j}"}).encode() + b"\n" for j in range(40)))
+    planned: list = []
+    monkeypatch.setattr(cli, "cmd_run", lambda ns, beam_args: planned.append(cli.prepare_run(ns)[1]) or 0)
+    run = ["run", "--input", f"gs://{BUCKET}/big", "--domain", "web", "--output", str(tmp_path / "out"), "--progress", "off",
+           "--set", "limits.split_bytes=500"]
+    got = collections.Counter((kind, name) for kind, name in served(logged, "launch", lambda: cli.main(run)) if name.endswith(".jsonl"))
+    assert len(planned[0]) > 8  # every file in ranges
+    assert got == {("stat", "big/f0.jsonl"): 1, ("read", "big/f0.jsonl"): 1}, got
+
+
+def test_a_bucket_jsonl_holding_gzip_is_read_once_in_its_ranges(gcs):
+    """A bucket input's file past the first is cut into ranges by its size and name (.jsonl),
+    not opened at launch: one holding gzip after all is read whole by its first range, its
+    other ranges reading nothing (each of them read the compressed bytes as lines: every range
+    a run of not-JSON quarantine rows)."""
+    from curate.readers import list_files, plan_shards
+    from curate.readers.common import Limits
+    from pipelines.io import ReadShardFn
+
+    fs, uri = gcs
+    lines = b"".join(json.dumps({"id": f"p-{i}", "text": f"page {i} of the river"}).encode() + b"\n" for i in range(300))
+    for name, body in (("a.jsonl", lines[:200]), ("b.jsonl", gzip.compress(lines))):
+        with fs.open_output_stream(f"{_path(uri)}/{name}", compression=None) as f:
+            f.write(body)
+    keys: dict = {}
+    shards = plan_shards(list_files(uri, keys=keys), None, "web", "s", {}, Limits(split_bytes=300), keys=keys)
+    assert sum(s.rel == "b.jsonl" for s in shards) > 2
+    fn = ReadShardFn({}, 1, None)
+    fn.setup()
+    out = [o for s in shards if s.rel == "b.jsonl" for o in fn.process(s)]
+    assert sorted(i for b in out if hasattr(b, "column") for i in b.column("source_id").to_pylist()) == sorted(f"p-{i}" for i in range(300))
+    assert not [o for o in out if getattr(o, "tag", "") == "quarantine"]
+
 def test_spilling_into_a_bucket_makes_no_folder(logged, monkeypatch):
     """A step's spilled file goes into the bucket as one upload, with no folder made first: an
     object store has none, and pyarrow's folder markers cost a metadata request for each folder
@@ -1185,14 +1229,16 @@ def test_spilled_pieces_round_trip_in_either_bucket(store):
     assert [spill.load(r) for _, r in refs] == batches
 
 
-def test_a_bucket_input_file_is_opened_once_to_read_and_once_to_fingerprint(logged, monkeypatch, tmp_path):
+def test_a_bucket_input_file_is_opened_once_to_read_and_fingerprint(logged, monkeypatch, tmp_path):
     """A worker reading a bucket's input file (``ReadShardFn``: its documents, then its
-    manifest entry) opens it twice, each open a metadata request and a read: once to read
-    (its compression told from the same open's first bytes), once for its fingerprint (the
-    size that open learnt). Before, 4 stats and 3 reads a file: ``compression`` opened it, then
-    ``open_bytes`` (the WARC reader) again, and the fingerprint asked its size on its own. What is read is the
-    local copy's, documents and fingerprint alike."""
-    from curate.readers.common import Shard
+    manifest entry) opens it once (a metadata request and a read): its compression told from
+    that open's first bytes, its fingerprint from that open's size and first MiB (a file past
+    a MiB: a read of its last 64 KiB), its size for the empty-file check (a .gz) the plan's;
+    then one metadata request, whether it is still the file the plan listed. Before: 2 opens
+    (stat 2, read 2), a .gz one stat more (buckets50; 4 stats and 3 reads before that). What is
+    read is the local copy's, documents and fingerprint alike."""
+    from curate.readers import list_files, plan_shards
+    from curate.readers.common import Limits
     from curate.readers.warc_writer import write_warc
     from pipelines.io import ReadShardFn
 
@@ -1209,15 +1255,79 @@ def test_a_bucket_input_file_is_opened_once_to_read_and_once_to_fingerprint(logg
         with fs.open_output_stream(f"{BUCKET}/{rel}", compression=None) as f:
             f.write(body)
 
-    def read(where, rel, fmt):
+    def plan(where, rel, fmt):
+        keys: dict = {}
+        return plan_shards(list_files(f"{where}/{rel}", keys=keys), fmt, "web", "s", {}, Limits(), keys=keys)
+
+    def read(shards):
         fn = ReadShardFn({}, 1, None)
         fn.setup()
-        out = list(fn.process(Shard(f"{where}/{rel}", rel.split("/")[1], fmt, "web", "s")))
+        out = [o for s in shards for o in fn.process(s)]
         return [b.to_pylist() for b in out if hasattr(b, "to_pylist")], [json.loads(o.value) for o in out if getattr(o, "tag", "") == "files"]
 
     for rel, (fmt, _) in files.items():
         got: list = []
-        kinds = collections.Counter(kind for kind, name in served(logged, "once", lambda: got.append(read(f"gs://{BUCKET}", rel, fmt))) if name == rel)
-        assert got[0] == read(str(tmp_path), rel, fmt) and got[0][0] and got[0][1][0]["bytes"] == len(files[rel][1])
-        # a .gz one's own: is it empty (an interrupted copy, read_batches)
-        assert kinds == {"stat": 2 + rel.endswith(".gz"), "read": 2}, (rel, kinds)
+        shards = plan(f"gs://{BUCKET}", rel, fmt)
+        kinds = collections.Counter(kind for kind, name in served(logged, "once", lambda: got.append(read(shards))) if name == rel)
+        assert got[0] == read(plan(str(tmp_path), rel, fmt)) and got[0][0] and got[0][1][0]["bytes"] == len(files[rel][1])
+        assert kinds == {"stat": 2, "read": 1}, (rel, kinds)
+
+@pytest.mark.parametrize("how", ["rewritten_same_size", "deleted"])
+def test_a_bucket_file_changed_since_the_plan_is_said_by_its_reader(gcs, how):
+    """A bucket's input object replaced (the same size, other bytes) or deleted after the run
+    listed it: the worker reading it says so, naming it (its update time, from the listing,
+    differs; the check is one metadata request after the read). Before, a replaced object was
+    read as the new bytes under the plan's ranges and a deleted one was a read_error row and
+    a traceback from its fingerprint."""
+    from curate.readers import list_files, plan_shards
+    from curate.readers.common import Limits
+    from pipelines.io import ReadShardFn
+
+    fs, uri = gcs
+    body = b"".join(b'{"text": "page %02d of the river"}\n' % i for i in range(20))
+    with fs.open_output_stream(f"{_path(uri)}/in.jsonl", compression=None) as f:
+        f.write(body)
+    keys: dict = {}
+    shards = plan_shards(list_files(f"{uri}/in.jsonl", keys=keys), None, "web", "s", {}, Limits(split_bytes=300), keys=keys)
+    assert len(shards) > 2
+    fn = ReadShardFn({}, 1, None)
+    fn.setup()
+    read = lambda: [b for s in shards for b in fn.process(s) if hasattr(b, "num_rows")]  # noqa: E731
+    assert sum(b.num_rows for b in read()) == 20
+    if how == "deleted":
+        fs.delete_file(f"{_path(uri)}/in.jsonl")
+    else:
+        with fs.open_output_stream(f"{_path(uri)}/in.jsonl", compression=None) as f:
+            f.write(body.replace(b"river", b"ocean"))
+    said = "was deleted" if how == "deleted" else rf"changed \({len(body):,} bytes then and now: rewritten, replaced or cut\)"
+    with pytest.raises(Exception, match=f"input file {re.escape(uri)}/in.jsonl {said} after the run listed it"):  # noqa: PT011
+        read()
+
+
+def test_a_commit_in_a_bucket_moves_each_file_by_a_copy_and_a_delete(logged, monkeypatch):
+    """Committing a run into a bucket moves each staged file with a copy and a delete (and the
+    delete's metadata request); the folders are not made (no marker objects, a request for each
+    folder above), nor each file looked at first, nor its destination; an old file it replaces
+    costs its delete (and its metadata request). Before: each staged file asked its metadata 3
+    times (a look, then pyarrow's move: its source, and its delete's) and its destination's
+    once (and a listing), each folder made: its marker written, ~5 requests a folder."""
+    monkeypatch.setenv(GCS_EMULATOR, logged[1])
+    root = f"gs://{BUCKET}/moves/out"
+    runs = (["text/part-00000-of-00001.parquet", "ledger/part-00000-of-00001.parquet"],
+            ["text/part-00000-of-00002.parquet", "text/part-00001-of-00002.parquet", "ledger/part-00000-of-00001.parquet"])
+    for n, files in enumerate(runs):
+        staged = commit.begin(root)
+        for rel in files:
+            output.write_atomic(staged, rel, b"rows of run %d" % n)
+        output.write_manifest(staged, {"format": output.FORMAT, "config": {"run": {}}})
+        got = served(logged, f"moves{n}", lambda: commit.finish(root))
+    assert sorted(commit.read_manifest(root)["files"], key=str) == sorted(
+        [{"file": rel, "bytes": 13} for rel in runs[1]], key=str)
+    per: dict = collections.defaultdict(collections.Counter)
+    for kind, name in got:
+        per[name][kind] += 1
+    for rel in runs[1]:
+        assert per[f"moves/out/{commit.STAGING}/{rel}"] == {"copy": 1, "delete": 1, "stat": 1}, (rel, per)
+        assert f"moves/out/{rel}" not in per, per
+    assert per["moves/out/text/part-00000-of-00001.parquet"] == {"stat": 1, "delete": 1}, per
+    assert not [name for kind, name in got if kind == "write" and not name.rsplit("/", 1)[-1].startswith((".tmp-", "lock"))], got

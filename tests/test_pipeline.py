@@ -95,6 +95,45 @@ def test_the_direct_runner_by_any_name_beam_takes_is_local(name):
     assert (cli.unused_workers(2, [f"--runner={name}"]) == []) is direct
 
 
+@pytest.mark.parametrize("beam_args", [["--workers", "1"], ["--direct_num_workers=2"]], ids=["default", "beam-workers"])
+def test_a_run_parses_its_beam_options_once(tmp_path, small_inputs, monkeypatch, beam_args):
+    """pipeline.run asks whether the runner is local and runs DoFns here from one parse of the
+    options, not one each (Beam builds its whole parser for each, ~4 CPU-ms: five a run, a
+    tenth of an ingest-only run's fixed cost besides Beam's own three). Stopped at the build,
+    where it has decided the workers and the spill: Beam's later parses are not curate's."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines import pipeline
+
+    real_parse, real_run, parses = PipelineOptions.get_all_options, pipeline.run, []
+    running, decided = [], {}
+
+    def counted(self, *a, **k):
+        parses.extend(running)
+        return real_parse(self, *a, **k)
+
+    def run(*a, **k):
+        running.append(1)
+        return real_run(*a, **k)
+
+    class Built(Exception):
+        pass
+
+    def build(p, cfg, shards, root, progress, workers, spill):
+        decided.update(workers=workers, spill=spill)
+        raise Built
+
+    monkeypatch.setattr(PipelineOptions, "get_all_options", counted)
+    monkeypatch.setattr(pipeline, "run", run)
+    monkeypatch.setattr(pipeline, "build", build)
+    with pytest.raises(Built):
+        run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", tmp_path / "out", "--stages", "ingest",
+                *beam_args)
+    assert len(parses) == 1, parses
+    # one worker: --workers 1, or Beam's own workers (none of curate's); spill on, the DirectRunner's
+    assert decided == {"workers": 1, "spill": True}, decided
+
+
 def test_a_runner_asked_for_by_name_is_beams_own(tmp_path, small_inputs, monkeypatch):
     """Only the default DirectRunner is curate's (no Prism try first): --runner=PrismRunner,
     which the README offers, still goes to Prism (here one that fails as offline)."""

@@ -124,3 +124,19 @@ def test_a_missing_input_file_is_said_missing_not_a_pattern_unmatched(tmp_path, 
     assert cli.main(["train-quality", "--positive=~/p.jsonl", "--negative=~/n.jsonl", "--output=~/m.bin", "--epoch", "1",
                      "--min-chars", "20"]) == 0
     assert (tmp_path / "home" / "m.bin").is_file() and not (tmp_path / "~").exists()
+
+
+def test_an_output_that_is_not_a_fasttext_model_is_not_overwritten(tmp_path, capsys, monkeypatch):
+    """`--output notes.txt` (or an input's path, pasted in the wrong place) was overwritten by the model without
+    a word: a file of the user's lost. A file that is not a fastText model (by fastText's magic number) or a
+    folder is refused before the inputs are read; a model (this command's, retrained) is still replaced."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.txt").write_text("a page long enough to be one training example\n")
+    (tmp_path / "notes.txt").write_text("mine\n")
+    (tmp_path / "models").mkdir()
+    for out, said in [("notes.txt", "'notes.txt' exists and is not a fastText model"),
+                      ("models", "'models' is a folder")]:
+        assert cli.main(["train-quality", "--positive", "p.txt", "--negative", "p.txt", "--output", out]) == 2
+        assert capsys.readouterr().err == (f"curate train-quality: --output {said}: give the model file's path, "
+                                           "a new one or a model to replace\n"), out
+    assert (tmp_path / "notes.txt").read_text() == "mine\n" and not list((tmp_path / "models").iterdir())

@@ -1001,3 +1001,37 @@ def test_a_key_after_prose_in_another_script_goes_as_after_english(language, tex
     for form in ("NFC", "NFD"):
         nf = lambda s: unicodedata.normalize(form, s)  # noqa: E731
         _only_the_secret_goes(language, nf(text), secret and nf(secret))
+
+
+_K53 = "Xk9mP2qL7vR4tY8w"
+TABLE_53 = [
+    # prose on both sides of a key (a word before it too): the key alone goes. The filter kept them whole (a sentence's two
+    # plain words), a snippet's properties reading took the quotes and words with it (`token = <KEY>`)
+    ("python", f'token = "use {_K53} login"\n', _K53),
+    ("java properties", f'token = "use {_K53} login"\n', _K53),
+    ("yaml", f"token: please use {_K53} to log in\n", _K53),
+    ("python", f'password = "Família {_K53} expira"\n', _K53),
+    ("python", f'api_key = "ключ {_K53} истёк"\n', _K53),
+    # a word ending in a comma, or a Devanagari word (its vowel signs and virama are marks, no letters): the quoted form
+    # did not read the value at all, the filter kept it whole
+    ("python", f'password = "Família, {_K53} expira"\n', _K53),
+    ("python", f'password = "Familia, {_K53} expira"\n', _K53),
+    ("python", f'password = "use {_K53} login"\n', _K53),  # (a label's `login`: kept whole)
+    ("python", f'token = "नमस्ते {_K53} समाप्त"\n', _K53),
+    ("python", f'token = "{_K53} कृपया"\n', _K53),
+    ("python", f'token = "कृपया {_K53}"\n', f"कृपया {_K53}"),  # a word beside the key alone goes with it, as `"ключ Xk9..."`
+    ("python", f'token = "Família, {_K53}"\n', f"Família, {_K53}"),
+    # kept: an identifier in a sentence (words and a year), prose alone
+    ("python", 'token = "Use TokenManager2024 from now on"\n', None),
+    ("python", 'password = "Família, amigos e vizinhos"\n', None),
+    ("python", 'password = "Hello there, general kenobi"\n', None),  # (no value read before: a sentence's stays)
+    ("python", 'token = "कृपया पुनः प्रयास करें"\n', None),
+]
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_53)
+def test_a_key_between_words_or_after_a_comma_or_a_devanagari_word_goes_alone(language, text, secret):
+    """A key with prose before and after it, after a word ending in punctuation, or beside a Devanagari word goes, and
+    only it, in the filter and in a snippet: each positive row leaked in the filter or took more than the key in a
+    snippet before."""
+    _only_the_secret_goes(language, text, secret)

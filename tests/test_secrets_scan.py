@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import random
 
+import pytest
+
 from curate.stages.filters import secrets
 
 _WORDS = ("password", "PassWord", "passwd", "passwort", "passord", "passphrase", "pass", "PASSE", "pas", "passw", "pwd", "PWD",
@@ -59,6 +61,8 @@ def _outputs(texts: list) -> list:
         secrets._LAST[0] = (None, None)
 
 
+# the accented-name flags and ``_read_zero_widths`` of the corpus, as the compiled kernels gave them (this branch, 2026-12-07)
+_READ = "2aaddc64b87ee9916f44e053234262a2a98885b2d80b9674f5d0ba4bcde7aef3"
 _EXPECTED = "eb50a1b1bb01302a092de8313a0254fc73cb51cdb6ada032080d25b85a8f4ec4"
 
 
@@ -74,3 +78,27 @@ def test_the_scan_finds_what_it_found_before_its_words_were_a_table():
     # (filt37's flag for a name beside a precomposed letter, `sécret`, is newer than the record: the rest is as it was)
     before = [(f & ~secrets._HAS_ACCENTED, names) for f, names in out]
     assert hashlib.sha256(repr(before).encode()).hexdigest() == _EXPECTED
+
+
+@pytest.mark.parametrize("way", ["python", "kernel"])
+def test_the_scan_as_python_finds_what_the_kernel_finds(monkeypatch, way):
+    """Where numba is not set up (a pooled worker of a run without the filter) a snippet's scan runs the kernels' Python
+    (``secrets._in_python``): the same flags and names as the compiled kernel, and the same invisible characters read
+    (``_read_invisible_runs``), over the corpus above; each way forced, whatever this process set up before."""
+    if way == "python":
+        monkeypatch.setattr(secrets, "numba_ready", lambda: False)
+        monkeypatch.setitem(secrets._PYTHON, "left", 10 ** 9)
+    else:
+        monkeypatch.setitem(secrets._PYTHON, "left", 0)
+    secrets._python()  # (made from the module's kernels before they are counted below)
+    texts = _corpus()
+    kernel_calls = []
+    for name in ("_candidates", "_read_invisible_runs"):  # which way ran: the compiled kernels counted
+        kernel = getattr(secrets, name)
+        monkeypatch.setattr(secrets, name, lambda *a, _k=kernel: kernel_calls.append(1) or _k(*a))
+    out = _outputs(texts)
+    read = [secrets._read_zero_widths(t) for t in texts]
+    assert bool(kernel_calls) == (way == "kernel")
+    before = [(f & ~secrets._HAS_ACCENTED, names) for f, names in out]
+    assert hashlib.sha256(repr(before).encode()).hexdigest() == _EXPECTED
+    assert hashlib.sha256(repr([f & secrets._HAS_ACCENTED for f, _ in out] + read).encode()).hexdigest() == _READ

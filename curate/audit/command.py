@@ -437,30 +437,24 @@ def compare(old: str, new: str) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, as curate run's (argparse printed its whole usage first); a stray word escaped
-        print(f"{self.prog}: {one_line(message.removeprefix('argument '))}\n(see: {self.prog} --help)", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv=None) -> int:
-    ap = _Parser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
+    ap = shell.Parser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
     ap.add_argument("dir", nargs="?", type=shell.home_path, help="a curate output directory (report.html and stats/summary.json go into it)")
     ap.add_argument("--corpus", action="append", metavar="GLOB", type=shell.home_path, help="audit any Parquet or JSONL files instead (repeatable)")
-    ap.add_argument("--text-field", help=f"text column for --corpus (default: first of {', '.join(TEXT_FIELDS)}); dotted names reach nested fields")
-    ap.add_argument("--url-field", help=f"url column (default: first of {', '.join(URL_FIELDS)})")
-    ap.add_argument("--language-field", help=f"language column (default: first of {', '.join(LANGUAGE_FIELDS)})")
-    ap.add_argument("--domain", default="corpus", help="domain name for --corpus files without a domain column")
-    ap.add_argument("--output", type=shell.home_path, help="where to write report.html and stats/summary.json (default: DIR, or ./curate-audit)")
-    ap.add_argument("--examples", type=_count, help=f"removed examples shown per rule (default {EXAMPLES}; with --rule {RULE_SAMPLE})")
-    ap.add_argument("--top", type=_count, default=25, help="top hosts and languages listed")
+    ap.add_argument("--text-field", action=shell.Once, help=f"text column for --corpus (default: first of {', '.join(TEXT_FIELDS)}); dotted names reach nested fields")
+    ap.add_argument("--url-field", action=shell.Once, help=f"url column (default: first of {', '.join(URL_FIELDS)})")
+    ap.add_argument("--language-field", action=shell.Once, help=f"language column (default: first of {', '.join(LANGUAGE_FIELDS)})")
+    ap.add_argument("--domain", action=shell.Once, default="corpus", help="domain name for --corpus files without a domain column")
+    ap.add_argument("--output", action=shell.Once, type=shell.home_path, help="where to write report.html and stats/summary.json (default: DIR, or ./curate-audit)")
+    ap.add_argument("--examples", action=shell.Once, type=_count, help=f"removed examples shown per rule (default {EXAMPLES}; with --rule {RULE_SAMPLE})")
+    ap.add_argument("--top", action=shell.Once, type=_count, default=25, help="top hosts and languages listed")
     ap.add_argument("--why", action="append", metavar="KEY", help="where one document of DIR went and why (kept, removed by "
                     "which rule with its value and threshold, quarantined): KEY is its id, your record's own id, its URL or "
                     "its input path (repeatable); prints, writes no report")
-    ap.add_argument("--compare", metavar="OLD", type=shell.home_path, help="what changed from the curate output OLD to DIR: settings, input files, "
+    ap.add_argument("--compare", action=shell.Once, metavar="OLD", type=shell.home_path, help="what changed from the curate output OLD to DIR: settings, input files, "
                     "documents newly kept and no longer kept (with the rule before or now), removals per rule, tokens; "
                     "prints, writes no report")
-    ap.add_argument("--rule", help="a sample of the documents one rule removed (RULE or STAGE/RULE, e.g. gopher_min_words): "
+    ap.add_argument("--rule", action=shell.Once, help="a sample of the documents one rule removed (RULE or STAGE/RULE, e.g. gopher_min_words): "
                     "id, origin, value, threshold and the text's start, smallest ids first (a deterministic sample: ids are hashes); "
                     "prints, writes no report")
     ap.add_argument("--remove-tmp-of", action="append", metavar="HOST", help="remove the temporary files another host's "

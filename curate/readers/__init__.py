@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, MISSED_SLASH, UNPACK, Limits, Shard, archive,  # noqa: F401
-                                   compressed_parquet_error, compression, input_size, is_file_uri, is_uri, launch_fs, not_read_as_is, open_raw,
+                                   compressed_parquet_error, compression, file_key, input_size, is_file_uri, is_uri, launch_fs, not_read_as_is, open_raw,
                                    other_compression_error, read_batches,
                                    relpath)
 
@@ -597,9 +597,11 @@ def plan_shards(
     strays: list = []  # why files given as Parquet (WARC) are not: refused where no file is (a .txt given --format parquet)
     magic_ok = False
     for i, (path, rel) in enumerate(files):
+        # the file as planned, before its bytes are looked at: its reader checks it is still that file
+        key = file_key(path, (keys or {}).get(path))
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
             f = fmt or detect_format(path, domain) or "text"  # not read: any reader will do
-            shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("same_file_as", same[rel]),)))))
+            shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("same_file_as", same[rel]),))), key=key))
             continue
         # Content checks (compression, Parquet schema) read each local file's first bytes; of a
         # remote input only its first file, not a round trip per file of a bucket at launch.
@@ -624,12 +626,12 @@ def plan_shards(
         if f is None:
             unknown.append((path, rel))
             continue
-        size = keys[path][0] if keys and path in keys else input_size(path)
+        size = key[0] if key else input_size(path)
         stray = (not_parquet(path, rel, domain, in_place) if f == "parquet" else not_warc(path, rel, domain) if f == "warc"
                  else None) if look else None
         if stray:  # one stray file among Parquet (WARC) ones is quarantined whole by the reader (read_error, not_a_warc)
             strays.append(stray)
-            shards.append(Shard(path, rel, f, domain, source, opts))
+            shards.append(Shard(path, rel, f, domain, source, opts, key=key))
             continue
         magic_ok = magic_ok or (f in ("parquet", "warc") and size > 0)  # an empty file (Spark's _SUCCESS) is no Parquet file
         if f == "parquet" and look:
@@ -648,21 +650,23 @@ def plan_shards(
             error = not_json_lines(path, rel, limits)
             if error:  # one stray file among JSON Lines is quarantined whole; refused if no file is JSON Lines
                 not_lines.append((len(shards), error))
-                shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("not_json_lines", error),)))))
+                shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("not_json_lines", error),))), key=key))
                 continue
             lines_ok = True
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
             jsonl.append(text_field_error(path, rel, options, budget=scan))
-        if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
+        # a bucket's file past the first is judged by its name, not opened at launch: its readers tell (read_jsonl)
+        if f == "jsonl" and size > limits.split_bytes and not (compression(path) if look else path.lower().endswith((".gz", ".zst"))):
+            told = opts if look else tuple(sorted(opts + (("compression_by_name", True),)))
             for start in range(0, size, limits.split_bytes):
-                shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
+                shards.append(Shard(path, rel, f, domain, source, told, start, min(size, start + limits.split_bytes), key))
         elif f == "parquet" and size > limits.split_bytes and (groups := _row_groups(path)):
             for g in range(groups):
-                shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
+                shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1, key))
         else:
-            shards.append(Shard(path, rel, f, domain, source, opts))
+            shards.append(Shard(path, rel, f, domain, source, opts, key=key))
     if refused or unknown:  # every file to fix, in one message: fixed in one pass, not one run a file
         raise InputError("; and ".join(filter(None, [refused and all_refused(refused), unknown and unknown_formats(unknown, files)])))
     if strays and not magic_ok:  # nothing of the input would be read

@@ -10,11 +10,13 @@ with the exception as its reason.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import io
 import json
 import os
 import re
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -83,6 +85,7 @@ class Shard:
     options: tuple = ()  # format options as sorted (key, value) pairs (hashable, picklable)
     start: int = 0
     end: Optional[int] = None  # None: to the end of the file
+    key: Optional[tuple] = None  # the file as planned (``file_key``): checked once it is read (``changed_since_plan``)
 
     def opt(self, key, default=None):
         return dict(self.options).get(key, default)
@@ -416,11 +419,92 @@ def read_folder(path: str) -> str:
 
 def open_raw(path: str):
     """A seekable binary file: a local path with ``open``, a URI through ``pyarrow.fs``
-    (``FileSystem.from_uri``), so workers on Dataflow read ``gs://`` inputs directly."""
+    (``FileSystem.from_uri``), so workers on Dataflow read ``gs://`` inputs directly. Inside
+    ``one_open``, a URI opened again is the same open (``_Again``)."""
     if not is_uri(path):
         return open(path, "rb")
-    fs, p = fs_path(path)
-    return io.BufferedReader(fs.open_input_file(p), buffer_size=1 << 20)
+    opened = getattr(_ONE_OPEN, "files", None)
+    if opened is None:
+        fs, p = fs_path(path)
+        return io.BufferedReader(fs.open_input_file(p), buffer_size=1 << 20)
+    if path not in opened:
+        fs, p = fs_path(path)
+        opened[path] = _Opened(fs.open_input_file(p))
+        while len(opened) > 8:  # a few at a time are read again (a file and its copy): their heads' memory bounded
+            opened.pop(next(iter(opened)))
+    return io.BufferedReader(_Again(opened[path]), buffer_size=1 << 20)
+
+
+_ONE_OPEN = threading.local()  # .files: path -> _Opened, inside ``one_open`` (a thread's own: Beam's threads read at once)
+
+
+@contextlib.contextmanager
+def one_open():
+    """Within it, each bucket file ``open_raw`` opens is opened once, however many times it is
+    asked for, and its first MiB read once: every open of an object is a metadata request and
+    a read (the launch looked at a bucket input's first file through six opens, a worker read a
+    file and took its fingerprint through two). Nested, the outermost one's."""
+    if getattr(_ONE_OPEN, "files", None) is not None:
+        yield
+        return
+    _ONE_OPEN.files = {}
+    try:
+        yield
+    finally:
+        files, _ONE_OPEN.files = _ONE_OPEN.files, None
+        for o in files.values():
+            o.file.close()
+
+
+class _Opened:
+    """A bucket file opened once (``one_open``): its pyarrow file, its size, its first read."""
+
+    __slots__ = ("file", "size", "head")
+
+    def __init__(self, file):
+        self.file, self.size, self.head = file, file.size(), b""
+
+
+class _Again(io.RawIOBase):
+    """One reader of an ``_Opened`` file, at a position of its own: the first MiB from what was
+    read of it first, the rest through the file's stream, moved where this reader reads (a
+    seek: a bucket's open streams from where it is, one request, then reads on for free)."""
+
+    def __init__(self, opened: _Opened):
+        self.o, self.pos = opened, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def size(self) -> int:  # as a pyarrow file's: open_size
+        return self.o.size
+
+    def tell(self):
+        return self.pos
+
+    def seek(self, pos, whence=io.SEEK_SET):
+        self.pos = max(0, pos + (0, self.pos, self.o.size)[whence])
+        return self.pos
+
+    def readinto(self, b) -> int:
+        o, n = self.o, min(len(b), self.o.size - self.pos)
+        if n <= 0:
+            return 0
+        if self.pos + n <= len(o.head):
+            b[:n] = o.head[self.pos:self.pos + n]
+        else:
+            if o.file.tell() != self.pos:
+                o.file.seek(self.pos)
+            data = o.file.read(n)
+            n = len(data)
+            b[:n] = data
+            if self.pos == 0 and not o.head:
+                o.head = data
+        self.pos += n
+        return n
 
 
 def open_size(f) -> int:
@@ -428,6 +512,52 @@ def open_size(f) -> int:
     asked again (a metadata request; seeking to its end reads there, a request refused)."""
     raw = getattr(f, "raw", f)
     return raw.size() if hasattr(raw, "size") else os.fstat(raw.fileno()).st_size
+
+
+def file_key(path: str, listed: tuple | None = None) -> tuple | None:
+    """What tells a file unchanged between a run's plan and its read, without reading it: a
+    bucket's object's (size, update time), ``listed`` where its listing gave them (no request);
+    a local file's (size, mtime, host, device, inode, ctime): a file renamed over it, or edited
+    with its mtime put back, is another. None: no regular file (a dangling link, a folder)."""
+    import socket
+    import stat
+
+    if is_uri(path):
+        if listed is not None:
+            return tuple(listed)
+        fs, p = fs_path(path)
+        info = fs.get_file_info(p)
+        return (info.size, info.mtime_ns) if info.type.name == "File" else None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_size, st.st_mtime_ns, socket.gethostname(), st.st_dev, st.st_ino, st.st_ctime_ns
+
+
+def changed_since_plan(shard: Shard) -> str | None:
+    """How ``shard``'s file changed since the plan took its ``key`` ("was deleted", "changed
+    (... bytes then, ... now)"), or None. On another host than the plan's (a worker on a shared
+    disk: device and inode numbers are each machine's own) size and mtime alone are compared."""
+    if shard.key is None:
+        return None
+    now = file_key(shard.path)
+    if now is None:
+        return "was deleted"
+    planned = shard.key
+    if planned[0] != now[0] or not _same_time(planned[1], now[1]) or len(planned) > 2 and planned[2] == now[2] and planned[2:] != now[2:]:
+        sizes = f"{planned[0]:,} bytes then and now" if planned[0] == now[0] else f"{planned[0]:,} bytes then, {now[0]:,} now"
+        return f"changed ({sizes}: rewritten, replaced or cut)"
+    return None
+
+
+def _same_time(a: int | None, b: int | None) -> bool:
+    """Two update times of one object: alike, or in the same second where one is on a whole
+    second (an S3-compatible store's listing may keep milliseconds, its HEAD keeps seconds)."""
+    s = 10**9
+    return a == b or a is not None and b is not None and (a % s == 0 or b % s == 0) and a // s == b // s
 
 
 def is_dangling(path: str) -> bool:
@@ -1610,7 +1740,10 @@ def read_batches(shard: Shard, reader, limits: Limits, skipped: dict | None = No
         b.add(Bad(0, "not_json_lines", shard.opt("not_json_lines")))
         yield from b.flush(final=True)
         return
-    if shard.start == 0 and shard.fmt != "source" and shard.path.lower().endswith((".gz", ".zst")) and input_size(shard.path) == 0:
+    # its size as planned, not asked again (a bucket's: a request): a change since is the run's error (changed_since_plan)
+    size = shard.key[0] if shard.key else None
+    if shard.start == 0 and shard.fmt != "source" and shard.path.lower().endswith((".gz", ".zst")) and (
+            input_size(shard.path) if size is None else size) == 0:
         # an interrupted download or copy: unlike one cut a byte later, it has no stream to fail
         b.add(Bad(0, "empty_compressed_file", "0 bytes, though named as compressed (an empty gzip file is 20 bytes): "
                                               "an interrupted download or copy?"))

@@ -13,7 +13,8 @@ import re
 import shlex
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, is_uri, loads, looks_binary, open_bytes, open_raw, without_bom
+from curate.readers.common import (Bad, Doc, Limits, Shard, Skipped, compression_of, is_uri, loads, looks_binary, open_bytes, open_raw,
+                                   without_bom)
 from curate.readers.code import BINARY, SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.meta import (add_field, as_text, carried_meta, free_key, json_meta_value, meta_field_names, meta_name, meta_value,
                                  name_meta)
@@ -877,8 +878,17 @@ def _skip_line(f, most: int | None = None) -> int:
 def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     ranged = shard.start > 0 or shard.end is not None
     cap = limits.max_record_bytes * 2 + 2  # a line's read
-    if ranged:  # only planned for uncompressed files: seekable
+    end = shard.end
+    if ranged:  # planned for uncompressed files (seekable)
         f = open_raw(shard.path)
+        # a bucket's file past an input's first, told by its name at launch (plan_shards): compressed after all (a
+        # .jsonl holding gzip), its first range reads it whole, the others nothing
+        if shard.opt("compression_by_name") and compression_of(f):
+            f.close()
+            if shard.start > 0:
+                return
+            ranged, end = False, None
+    if ranged:
         pos = shard.start
         if pos > 0:
             f.seek(pos - 1)
@@ -895,7 +905,6 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     else:
         f = open_bytes(shard.path, limits)
         pos = 0
-    end = shard.end
     lineno = 0 if shard.start == 0 else None  # line numbers are known from the file's start only
     run = _NotJson()
     with f:

@@ -789,6 +789,19 @@ def _ends_clause(text: str, b: int) -> bool:
     return not nxt or nxt.isspace() or nxt in _QUOTE_LIKE or unicodedata.category(nxt) in ("Pe", "Pf")
 
 
+def _opening(text: str, i: int) -> bool:
+    """Whether ``text[i]`` opens a bracket or quotation: a bracket, a low quote (``„``), or a quote
+    (``"``, ``“``, ``‘``, German ``»``; not ’) after a blank, the text's start or another opening mark;
+    not one after a word (German ``‚x‘``, ``„x“`` close)."""
+    c = text[i]
+    cat = unicodedata.category(c)
+    if cat == "Ps":
+        return True
+    if not (c in _STRAIGHT or cat in ("Pi", "Pf") and c != "\u2019"):
+        return False
+    return i == 0 or text[i - 1].isspace() or unicodedata.category(text[i - 1]) in ("Ps", "Pi")
+
+
 # Markdown's hard break: two blanks or a backslash ending a line
 _HARD_BREAK = regex.compile(r"(?: {2,}| *\\)(?=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
 
@@ -815,10 +828,19 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
             return line, hard.end() if hard else b
         # a Markdown hard break after the cut stays (``One ITEM  \n``: the line merged with the next)
         return a, b if hard is None else hard.end() - 1 if text[hard.end() - 1] == "\\" else e
+    if a > pos and text[a - 1] in _LIST_MARKS and unicodedata.category(text[b]) == "Pe":
+        # a list's last element (``g(x, ITEM)``, ``(apples, ITEM)``): its comma goes too, as in code
+        a -= 1
+        while a > pos and text[a - 1] in _BLANK:
+            a -= 1
+        return a, b
     if line >= 0 and not text[line:a].strip(" \t"):  # the line's indentation (a tab's too)
         return s, b
+    if a == s and s > pos and _opening(text, s - 1):  # a quote the cut opens, the page closing it: as a line's start
+        return s, b
     if a == s:
-        return s, e
+        # one of two commas glued either side (``g(x,ITEM,y)``)
+        return (s, e + 1) if s > pos and text[s - 1] in _LIST_MARKS and text[e] == text[s - 1] else (s, e)
     if glued or _ends_clause(text, b):
         if a > pos and text[a - 1] in ",;:":  # two marks either side of the cut: the comma goes, the stop stays
             return (a - 1, b) if text[b] == "." else (a, b + 1)
@@ -875,17 +897,22 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
     while r > a and text[r - 1] in _SENTENCE:
         r -= 1
     q = _after_format(text, a, r)  # one between the item and its marks (``ITEM\u200f،``) is the item's
-    if r in (a, end) or q == a or not (unicodedata.category(text[q - 1])[0] in "LNM" or unicodedata.category(text[q - 1]) in ("Pe", "Pf")
-                                       or text[q - 1] in _STRAIGHT):
-        return spans, False
     k = spans[0][0]
     while k > 0 and text[k - 1] in _BLANK:
         k -= 1
+    first = k and unicodedata.category(text[k - 1]) == "Ps"  # a list's first element (a prose page's inline code)
+    if first and r == end and text[b : b + 1] in _LIST_MARKS:  # its comma glued to the next one (``g(ITEM,y)``) goes
+        return spans[:-1] + [(a, _SPACES.match(text, b + 1).end())], False
+    if r in (a, end) or q == a or not (unicodedata.category(text[q - 1])[0] in "LNM" or unicodedata.category(text[q - 1]) in ("Pe", "Pf")
+                                       or text[q - 1] in _STRAIGHT):
+        return spans, False
     if k and text[k - 1] in _SENTENCE:
         return spans, False
-    if k and unicodedata.category(text[k - 1]) == "Ps" and text[r:end] in _LIST_MARKS:  # a list's first element (a prose
-        # page's inline code, `g(ITEM, y)`; `(ITEM, 2019)`): its comma goes, as in code (``_element_cut``), the blanks after it too
+    if first and text[r:end] in _LIST_MARKS:  # `g(ITEM, y)`; `(ITEM, 2019)`: its comma goes, as in code
+        # (``_element_cut``), the blanks after it too
         return spans[:-1] + [(a, _SPACES.match(text, b).end())], False
+    if k == spans[0][0] and k and _opening(text, k - 1):  # a quote the cut opens (``"ITEM, and then"``): the marks go, as at a line's start
+        return spans, False
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), k)
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
     if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words: no line starts with ", he said"
@@ -1330,14 +1357,29 @@ _SPACES_TABS = regex.compile(r"[ \t]*")
 _ESCAPE = regex.compile(r"(?<=(?<!\\)(?:\\\\)*)\\[ntr](?=\p{L})")
 
 
-def _words_at(text: str, tokens: list, owner: np.ndarray, at: list[int]) -> list[int]:
-    """The index of the word (``_cut_once``'s) that starts at each ``text[s]`` of ``at``, inside its
-    token: all at once (a token list and a normalisation per word took a page of 4,000 cut items
-    quadratic time)."""
-    firsts = [a for a, _ in tokens]
-    ts = [bisect.bisect_right(firsts, s) - 1 for s in at]
-    before = normalize_words([text[tokens[t][0] : s] for t, s in zip(ts, at)]).to_pylist()
-    return [int(np.searchsorted(owner, t)) + (len(b.split(" ")) if b else 0) for t, b in zip(ts, before)]
+def _words_at(texts: list[str], tokens: list, owners: list, ats: list) -> list[list[int]]:
+    """For each text, the index of the word (``_cut_matched``'s) that starts at each ``text[s]`` of
+    its ``at`` (escapes' letters, in order: a backslash before each), inside its token: one
+    normalisation for all (a token list and a normalisation per word took a page of 4,000 cut
+    items quadratic time; one a document, a batch's documents). Each token is read in pieces from
+    one letter to the next, whose words add up (the backslash before each ends a word), not from
+    its start to each (a minified line's one token holding 1,000 escapes)."""
+    pieces, where = [], []
+    for text, tk, at in zip(texts, tokens, ats):
+        firsts = [a for a, _ in tk]
+        ts = [bisect.bisect_right(firsts, s) - 1 for s in at]
+        pieces += [text[max(tk[t][0], p if pt == t else 0) : s] for t, s, p, pt in zip(ts, at, [0] + at[:-1], [-1] + ts[:-1])]
+        where.append(ts)
+    words = iter(_word_counts(normalize_words(pieces)).tolist())
+    out = []
+    for owner, ts in zip(owners, where):
+        row, before, last = [], 0, -1
+        for t in ts:
+            before = (before if t == last else 0) + next(words)
+            row.append(int(np.searchsorted(owner, t)) + before)
+            last = t
+        out.append(row)
+    return out
 
 
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
@@ -1357,14 +1399,20 @@ def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int
 _LIST_GOES_ON = regex.compile(r"[ \t]*,[ \t]*")
 
 
-def _element_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
+def _element_cut(text: str, s: int, e: int, lead: int, stop: int, language: str = "") -> tuple[int, int]:
     """The cut ``text[s:e]`` of a line (code from ``lead`` to ``stop``) with the comma after it where
     it empties one element of a list that goes on after it: after an opening bracket or a comma
-    (``g(ITEM, 3)`` left ``g(, 3)``, ``g(1, ITEM, 3)`` ``g(1, , 3)``: neither parses). The last
-    element's comma before it stays (``g(1, )``: a trailing comma, as Python and JavaScript allow)."""
+    (``g(ITEM, 3)`` left ``g(, 3)``, ``g(1, ITEM, 3)`` ``g(1, , 3)``: neither parses); with the comma
+    before it where it empties the last, a closing bracket after it (``g(1, ITEM)`` left ``g(1, )``:
+    a trailing comma, which C, Java and JSON refuse), but in Python (``(1, )`` is a tuple, ``(1)`` not)."""
+    before = text[lead:s].rstrip(" \t")
     comma = _LIST_GOES_ON.match(text, e, stop)
-    if comma and text[lead:s].rstrip(" \t")[-1:] in ("(", "[", "{", ","):
+    if comma and before[-1:] in ("(", "[", "{", ","):
         return s, comma.end()
+    after = _SPACES.match(text, e, stop).end()
+    if (language != "python" and before[-1:] == "," and text[after : after + 1] in (")", "]", "}")
+            and before[-2:-1] not in ("", "(", "[", "{", ",")):
+        return lead + len(before) - 1, e
     return s, e
 
 
@@ -1430,7 +1478,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
             comments = comments or _python_comments(text)
             merged = _type_comment(text, merged, lead, stop, comments)
-        merged = [_element_cut(text, s, e, lead, stop) for s, e in merged]
+        merged = [_element_cut(text, s, e, lead, stop, language) for s, e in merged]
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
@@ -1817,6 +1865,41 @@ def _whole_lines(text: str, s: int, e: int, brk: str, pos: int = 0) -> tuple[int
     return s, e, brk
 
 
+class _Passes:
+    """One text's passes of ``cut_counted`` (``step`` each pass's cut; ``result``): the text, and
+    the characters of the original removed: in code those the output lacks but for a recounted
+    hunk header's new characters, each header compared with the original's (a pass's own count
+    took the header's digits an earlier pass wrote for the original's: 181 for 179 characters cut)."""
+
+    def __init__(self, text: str):
+        self.original, self.text, self.removed = text, text, 0
+        self.chain, self.combined = None, []  # chain: (the original's header, now) of each hunk
+        self.rewritten = []  # each pass's (header, header after): its count where the chain breaks
+
+    def step(self, new: str, n: int, heads: list | None) -> bool:
+        """Take one pass's cut (``new``, ``n`` characters removed, code's ``heads``); whether it was the last."""
+        now = [h[:2] for h in heads or () if len(h) == 3]
+        self.combined += now
+        heads = [h for h in heads or () if len(h) == 2]
+        self.rewritten += [(old, new_) for old, new_ in heads if new_ is not None and new_ != old] + now
+        if heads and self.chain is None:
+            self.chain = [(old, now) for old, now in heads if now is not None]
+        elif heads and self.chain is not False:  # the hunks read again as the last pass wrote them, or the count is each pass's
+            same = [old for old, _ in heads] == [now for _, now in self.chain]
+            self.chain = [(o, now) for (o, _), (_, now) in zip(self.chain, heads) if now is not None] if same else False
+        last = new == self.text or len(new) >= len(self.text)
+        self.text, self.removed = new, self.removed + n
+        return last
+
+    def result(self, prose: bool) -> tuple[str, int]:
+        if prose:
+            return self.text, self.removed
+        if self.chain is False:
+            return self.text, self.removed + sum(_header_removed(old, now) for old, now in self.rewritten)
+        written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (self.chain or []) + self.combined if now != old)
+        return self.text, len(self.original) - len(self.text) + written
+
+
 class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
@@ -2019,12 +2102,16 @@ class DecontaminateStage:
         languages = batch.column("language").to_pylist() if "language" in batch.schema.names else [None] * batch.num_rows
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
-        for i in np.flatnonzero(hit).tolist():
-            if domains[i] == "code" and canonical(languages[i]) == "python":  # a dump's label, ``py`` too
-                cut = self.cut_python(texts[i])  # None: no cut of it parses
-                new, removed = cut if cut is not None else ("", 0)
-            else:
-                new, removed = self.cut_counted(texts[i], prose=domains[i] != "code", language=languages[i])  # web pages and books: prose
+        hits = np.flatnonzero(hit).tolist()
+        python = [domains[i] == "code" and canonical(languages[i]) == "python" for i in hits]  # a dump's label, ``py`` too
+        passes = [[] if py else None for py in python]
+        # all the rows' cuts at once (web pages and books: prose); a Python file's then parsed (``cut_python``)
+        cuts = self.cut_many([texts[i] for i in hits], [domains[i] != "code" for i in hits],
+                             ["python" if py else languages[i] for i, py in zip(hits, python)], passes)
+        py = [k for k, p in enumerate(python) if p]
+        for k, cut in zip(py, self.cut_pythons([texts[hits[k]] for k in py], [(*cuts[k], passes[k]) for k in py])):
+            cuts[k] = cut if cut is not None else ("", 0)  # None: no cut of it parses
+        for i, (new, removed) in zip(hits, cuts):
             if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
@@ -2051,7 +2138,34 @@ class DecontaminateStage:
         statements; None where that does not parse either (the document is removed,
         as in "remove" mode). Ground truth ``ast.parse``."""
         passes = []
-        new, removed = self.cut_counted(text, prose=False, passes=passes, language="python")
+        return self.cut_pythons([text], [(*self.cut_counted(text, prose=False, passes=passes, language="python"), passes)])[0]
+
+    def cut_pythons(self, texts: list[str], firsts: list[tuple]) -> list[tuple[str, int] | None]:
+        """``cut_python`` of each of ``texts``, given its ``cut_counted`` (text, characters removed,
+        passes: ``cut_many``'s): each round's trimmed texts cut together (``_python_tries``)."""
+        tries = [self._python_tries(t, f) for t, f in zip(texts, firsts)]
+        out, todo = [None] * len(texts), {}
+        for i, g in enumerate(tries):
+            try:
+                todo[i] = next(g)
+            except StopIteration as done:
+                out[i] = done.value
+        while todo:
+            cuts = self.cut_many(list(todo.values()), [False] * len(todo), ["python"] * len(todo))
+            left = {}
+            for i, cut in zip(todo, cuts):
+                try:
+                    left[i] = tries[i].send(cut)
+                except StopIteration as done:
+                    out[i] = done.value
+            todo = left
+        return out
+
+    @staticmethod
+    def _python_tries(text: str, first: tuple):
+        """``cut_python``'s steps for one file (a generator): yields each trimmed text to cut,
+        is sent its cut (``cut_counted``'s), returns the result."""
+        new, removed, passes = first
         if new == text or _parses(new):
             return new, removed
         tree = _tree(text)  # (a BOM removed: no line more or less)
@@ -2072,7 +2186,7 @@ class DecontaminateStage:
                 keep += lines[at:a]
                 at = b
             trimmed = "".join(keep + lines[at:])
-            out, more = self.cut_counted(trimmed, prose=False, language="python")  # an item in a comment between statements
+            out, more = yield trimmed  # cut too: an item in a comment between statements
             if _parses(out):
                 return out, len(text) - len(trimmed) + more
         return None
@@ -2082,57 +2196,98 @@ class DecontaminateStage:
         return self.cut_counted(text, prose)[0]
 
     def cut_counted(self, text: str, prose: bool = True, passes: list | None = None, language: str | None = None) -> tuple[str, int]:
-        """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
+        """``_cut_matched`` until nothing matches: a cut joins the words either side of it, which can
         make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
-        each pass shortens it (or is the last). The text, and the characters of ``text`` removed:
-        in code those the output lacks but for a recounted hunk header's new characters, each header
-        compared with the original's (a pass's own count took the header's digits an earlier pass
-        wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``);
-        ``language``: a code document's (``_code_cut``)."""
-        original, removed, chain, combined = text, 0, None, []  # chain: (the original's header, now) of each hunk
-        rewritten = []  # each pass's (header, header after): its count where the chain breaks
-        while True:
-            heads = None if prose else []
-            new, n = self._cut_once(text, prose, heads, passes, language)  # (code: its headers' count not in n)
-            now = [h[:2] for h in heads or () if len(h) == 3]
-            combined += now
-            heads = [h for h in heads or () if len(h) == 2]
-            rewritten += [(old, new_) for old, new_ in heads if new_ is not None and new_ != old] + now
-            if heads and chain is None:
-                chain = [(old, now) for old, now in heads if now is not None]
-            elif heads and chain is not False:  # the hunks read again as the last pass wrote them, or the count is each pass's
-                same = [old for old, _ in heads] == [now for _, now in chain]
-                chain = [(o, now) for (o, _), (_, now) in zip(chain, heads) if now is not None] if same else False
-            last = new == text or len(new) >= len(text)
-            text, removed = new, removed + n
-            if last:
-                break
-        if prose:
-            return text, removed
-        if chain is False:
-            return text, removed + sum(_header_removed(old, now) for old, now in rewritten)
-        written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
-        return text, len(original) - len(text) + written
+        each pass shortens it (or is the last). The text, and the characters of ``text`` removed
+        (``_Passes``). ``passes``: gets each code pass's edits (``_code_cut``); ``language``: a code
+        document's (``_code_cut``)."""
+        return self.cut_many([text], [prose], [language], [passes])[0]
 
-    def _escaped_windows(self, text: str, tokens: list, norm: list) -> tuple[np.ndarray, np.ndarray] | None:
-        """(first, end) words of the windows matching where an escape glued to the word after it is
-        read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the item's first
-        word one that differs, which the cut left); None where the text has none. A token whose words
-        would not be as many is read plainly (the positions are the plain reading's)."""
-        idx = [t for t, (s, e) in enumerate(tokens) if _ESCAPE.search(text, s, e)]
-        if not idx:
-            return None
-        apart = normalize_words([_ESCAPE.sub("\\\\ ", text[slice(*tokens[t])]) for t in idx]).to_pylist()
-        norm = list(norm)
-        for t, w in zip(idx, apart):
-            if w and len(w.split(" ")) == len(norm[t].split(" ")):
-                norm[t] = w
-        _, pos, _, miss = self.window_hits(pa.array([" ".join(w for w in norm if w)], pa.large_string()), mismatch=True)
-        return pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+    def cut_many(self, texts: list[str], prose: list[bool], languages: list, passes: list | None = None) -> list[tuple[str, int]]:
+        """``cut_counted`` of each of ``texts`` (``prose``, ``languages`` and ``passes``: each
+        text's), each pass matching all the texts not yet done at once (``_matches``: a text's own
+        normalisation cost ~25 ms of Arrow calls, most of its cut)."""
+        passes = passes or [None] * len(texts)
+        runs = [_Passes(t) for t in texts]
+        todo = list(range(len(texts)))
+        while todo:
+            found = self._matches([runs[i].text for i in todo])
+            left = []
+            for i, match in zip(todo, found):
+                heads = None if prose[i] else []
+                new, n = self._cut_matched(runs[i].text, match, prose[i], heads, passes[i], languages[i])  # (code: its headers' count not in n)
+                if not runs[i].step(new, n, heads):
+                    left.append(i)
+            todo = left
+        return [r.result(p) for r, p in zip(runs, prose)]
 
-    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None,
-                  language: str | None = None) -> tuple[str, int]:
-        """The text without the tokens covered by a matching window (a cut that spans a line
+    def _escaped_windows(self, texts: list[str], tokens: list, norms: list) -> list:
+        """Per text, (first, end) words of the windows matching where an escape glued to the word
+        after it is read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the
+        item's first word one that differs, which the cut left); None where the text has none. A
+        token whose words would not be as many is read plainly (the positions are the plain
+        reading's). All the texts' tokens normalised at once, as ``_matches``."""
+        idx = [[t for t, (s, e) in enumerate(tk) if _ESCAPE.search(text, s, e)] if "\\" in text else []
+               for text, tk in zip(texts, tokens)]
+        some = [d for d, ix in enumerate(idx) if ix]
+        out = [None] * len(texts)
+        if not some:
+            return out
+        apart = iter(normalize_words([_ESCAPE.sub("\\\\ ", texts[d][slice(*tokens[d][t])]) for d in some for t in idx[d]]).to_pylist())
+        joined = []
+        for d in some:
+            norm = list(norms[d])
+            for t in idx[d]:
+                w = next(apart)
+                if w and len(w.split(" ")) == len(norm[t].split(" ")):
+                    norm[t] = w
+            joined.append(" ".join(w for w in norm if w))
+        doc, pos, _, miss = self.window_hits(pa.array(joined, pa.large_string()), mismatch=True)
+        at = np.searchsorted(doc, np.arange(len(some) + 1))
+        for k, d in enumerate(some):
+            p, m = pos[at[k] : at[k + 1]], miss[at[k] : at[k + 1]]
+            out[d] = (p + (m == 0), p + self.n - (m == self.n - 1))
+        return out
+
+    def _matches(self, texts: list[str]) -> list[tuple]:
+        """Per text, what ``_cut_matched`` cuts by: its tokens (whitespace-separated, a Han or kana
+        character each), their normalised words, each word's token, the (first, end) words of its
+        matching windows and of its near copies, and of its windows read with escapes apart
+        (``_escaped_windows``, and the word each escape's letter starts: ``_words_at``; or None).
+        One normalisation and one lookup for all ``texts``: each
+        token is normalised alone, and no window or near copy reaches from one text into another."""
+        tokens = [[(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)] for text in texts]
+        normalized = normalize_words([text[s:e] for text, tk in zip(texts, tokens) for s, e in tk])
+        flat, counts = normalized.to_pylist(), _word_counts(normalized)  # each token's words
+        cuts = np.cumsum([0] + [len(tk) for tk in tokens]).tolist()
+        norms = [flat[a:b] for a, b in zip(cuts, cuts[1:])]
+        joined = pa.array([" ".join(w for w in norm if w) for norm in norms], pa.large_string())
+        words = word_hashes(joined)
+        near = self.near_copies(joined, words)
+        doc, pos, _, miss = self.window_hits(joined, words, mismatch=True)
+        # a window whose first or last word is the one that differs reaches past the shared words
+        # (an exact n-gram's neighbours match with one mismatch): that word is not cut
+        starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+        at, near_at = (np.searchsorted(d, np.arange(len(texts) + 1)) for d in (doc, near[0]))
+        escaped = self._escaped_windows(texts, tokens, norms)
+        # each word's token
+        owners = [np.repeat(np.arange(len(tk), dtype=np.int64), counts[cuts[d] : cuts[d + 1]]) for d, tk in enumerate(tokens)]
+        # the word each escape's letter starts (``_cut_matched`` cuts one only the escaped reading matched from there)
+        some = [d for d, x in enumerate(escaped) if x is not None]
+        letters = [[m.start() + 1 for m in _ESCAPE.finditer(texts[d])] for d in some]
+        found = _words_at([texts[d] for d in some], [tokens[d] for d in some], [owners[d] for d in some], letters)
+        for d, at_d, i in zip(some, letters, found):
+            escaped[d] = (*escaped[d], dict(zip(at_d, i)))
+        out = []
+        for d, (tk, norm, owner) in enumerate(zip(tokens, norms, owners)):
+            a, b = at[d], at[d + 1]
+            out.append((tk, norm, owner, starts[a:b], ends[a:b], near[1][near_at[d] : near_at[d + 1]],
+                        near[2][near_at[d] : near_at[d + 1]], escaped[d]))
+        return out
+
+    def _cut_matched(self, text: str, match: tuple, prose: bool = True, heads: list | None = None, applied: list | None = None,
+                     language: str | None = None) -> tuple[str, int]:
+        """The text without the tokens covered by a matching window (``match``: ``_matches``'s; a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
         whitespace-separated tokens, a Han or kana character each, and in
@@ -2140,28 +2295,19 @@ class DecontaminateStage:
         the characters of ``text`` it removes (``cut_chars``: the text's own characters only, a
         recounted hunk header's new digits not offsetting them; prose writes none of its own; with
         ``heads``, a header's not at all: ``cut_counted`` counts each once)."""
-        tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
-        norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
-        owner = np.array([t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])], np.int64)
-        joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
+        tokens, norm, owner, starts, ends, near_a, near_b, escaped = match
         covered = np.zeros(len(tokens), bool)  # tokens from a match's first word's to its last's (an emoji between)
         words = np.zeros(len(owner), bool)  # the words matched
-        near = self.near_copies(joined)
-        _, pos, _, miss = self.window_hits(joined, mismatch=True)
-        # a window whose first or last word is the one that differs reaches past the shared words
-        # (an exact n-gram's neighbours match with one mismatch): that word is not cut
-        starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
-        escaped = self._escaped_windows(text, tokens, norm) if "\\" in text else None
         if escaped is not None:  # (each word the plain reading leaves out: cut from after its escape)
             plain = np.zeros(len(owner), bool)
             for a, b in zip(starts, ends):
                 plain[a:b] = True
             # only a window reaching past a plain one's (the item's first word): no other copy is found
             # than the plain reading finds (a CSV ``"foo,0\\nbar,1"`` read ``foo bar`` made a near copy of one)
-            grow = np.array([plain[a:b].any() for a, b in zip(*escaped)], bool)
+            grow = np.array([plain[a:b].any() for a, b in zip(*escaped[:2])], bool)
             starts, ends = np.concatenate([starts, escaped[0][grow]]), np.concatenate([ends, escaped[1][grow]])
         linked = np.zeros(len(tokens), bool)  # a match covers the token and the one before: one item's
-        for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
+        for a, b in list(zip(starts, ends)) + list(zip(near_a, near_b)):
             covered[owner[a] : owner[b - 1] + 1] = True
             linked[owner[a] + 1 : owner[b - 1] + 1] = True
             words[a:b] = True
@@ -2171,8 +2317,8 @@ class DecontaminateStage:
         if escaped is not None:  # a word only the escape's reading matched: the cut starts after its escape
             at = [(k, w.start()) for k, (s, e) in enumerate(cut)
                   if (w := _WORDISH.search(text, s, e)) and w.start() and _ESCAPE.match(text, w.start() - 1)]
-            for (k, s), i in zip(at, _words_at(text, tokens, owner, [s for _, s in at]) if at else []):
-                if not plain[i]:
+            for k, s in at:
+                if not plain[escaped[2][s]]:
                     cut[k] = (s + 1, cut[k][1])
         if not prose:
             return _code_cut(text, cut, heads, applied, language)

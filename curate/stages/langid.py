@@ -70,7 +70,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.config import Check, check_values, did_you_mean, files_spelt, one_file
+from curate.config import Check, check_values, did_you_mean, files_spelt, one_file, toml_hint
 from curate.stages.filters.rules import DATA, merge
 from curate.stages.lid_table import THRESHOLD, THRESHOLDS_FILE, load_thresholds  # noqa: F401 (langid's, read by others here)
 
@@ -219,7 +219,9 @@ class LangID:
                     raise ValueError(f"{where}.{code}: expected a threshold in [0, 1], got {thr!r}")
                 out[str(code)] = float(thr)
             return out
-        raise ValueError(f'{where}: expected a list of codes, a {{code = threshold}} table or "all", got {langs!r}')
+        hint = (' (did you mean "all"?)' if isinstance(langs, str) and langs.strip().lower() == "all"
+                else toml_hint(langs, "list"))  # "en,de": the list it means, as run.stages says
+        raise ValueError(f'{where}: expected a list of codes, a {{code = threshold}} table or "all", got {langs!r}{hint}')
 
     @staticmethod
     def normalize(section: dict) -> dict:

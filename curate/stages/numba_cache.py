@@ -17,6 +17,7 @@ import stat
 import sys
 import tempfile
 import threading
+import types
 
 
 def _writable(path: str) -> bool:
@@ -143,6 +144,26 @@ def _lock_cache_files(caching) -> None:
 
 
 _LOCK = threading.RLock()
+_MADE = [False]  # a kernel was made in this process, or in the one that forked it (``numba_ready``)
+
+
+def numba_ready() -> bool:
+    """Is numba set up in this process: a kernel made here or before the fork? Then another kernel costs only its load
+    from the cache; else its first costs ~0.7 CPU-s and 50-70 MB (numba's import and its compiler's set-up)."""
+    return _MADE[0]
+
+
+def python_twins(names: dict) -> dict:
+    """A copy of a module's globals (``names``) in which each of its kernels is its Python function, calling the others
+    as Python too: the kernels run without numba, where a process has only a few hundred characters to scan (a ledger
+    snippet's) and its set-up would cost more (``numba_ready``). Same results where the arguments are Python ints
+    (lists, object arrays): numpy's small unsigned scalars wrap where numba widens them to int64."""
+    twins = dict(names)
+    for name, value in names.items():
+        fn = getattr(value, "py_func", None)  # a kernel of this module, made (numba's dispatcher) or not
+        if isinstance(fn, types.FunctionType) and fn.__globals__ is names:
+            twins[name] = types.FunctionType(fn.__code__, twins, fn.__name__, fn.__defaults__, fn.__closure__)
+    return twins
 
 
 class _Kernel:
@@ -174,6 +195,7 @@ class _Kernel:
                 for name, value in list(names.items()):
                     if isinstance(value, _Kernel):
                         names[name] = made[value]
+                _MADE[0] = True
                 for k, dispatcher in made.items():  # published last: __call__ reads it without the lock, and
                     k.dispatcher = dispatcher  # numba resolves the names a kernel calls when it compiles
         return self.dispatcher

@@ -48,29 +48,29 @@ COMPRESSED = (".gz", ".zst")  # an HTML or CSV input's too, read as `curate run`
 
 
 def _parser() -> argparse.ArgumentParser:
-    from curate.shell import home_path  # --output=~/m.bin: no shell expands a ~ after =
+    from curate.shell import Once, Parser, home_path  # --output=~/m.bin: no shell expands a ~ after =
 
-    ap = argparse.ArgumentParser(prog="curate train-quality", description=__doc__.split("\n\n")[0], allow_abbrev=False)
-    ap.add_argument("--positive", nargs="+", required=True, metavar="GLOB", type=home_path, help="high-quality inputs")
-    ap.add_argument("--negative", nargs="+", required=True, metavar="GLOB", type=home_path, help="low-quality inputs")
-    ap.add_argument("--output", required=True, type=home_path, help="model file to write (.bin, or .ftz when quantized)")
-    ap.add_argument("--positive-label", default="__label__hq")
-    ap.add_argument("--negative-label", default="__label__cc")
+    ap = Parser(prog="curate train-quality", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    ap.add_argument("--positive", nargs="+", action="extend", required=True, metavar="GLOB", type=home_path, help="high-quality inputs")
+    ap.add_argument("--negative", nargs="+", action="extend", required=True, metavar="GLOB", type=home_path, help="low-quality inputs")
+    ap.add_argument("--output", action=Once, required=True, type=home_path, help="model file to write (.bin, or .ftz when quantized)")
+    ap.add_argument("--positive-label", action=Once, default="__label__hq")
+    ap.add_argument("--negative-label", action=Once, default="__label__cc")
     ap.add_argument("--quantize", action="store_true", help="product-quantize the model (small .ftz)")
-    ap.add_argument("--cutoff", type=int, default=25000, help="words+ngrams kept when quantizing (by norm)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--chunk-chars", type=int, default=3000, help="max characters per training example")
-    ap.add_argument("--min-chars", type=int, default=200, help="drop shorter examples (a document's only chunk is kept from 50)")
-    ap.add_argument("--max-per-input", type=int, default=400, help="max examples per input glob")
-    ap.add_argument("--held-out", type=float, default=0.1, help="share of documents held out for metrics")
-    ap.add_argument("--epoch", type=int, default=20)
-    ap.add_argument("--lr", type=float, default=0.2)
-    ap.add_argument("--dim", type=int, default=64)
-    ap.add_argument("--word-ngrams", type=int, default=2)
-    ap.add_argument("--min-count", type=int, default=2)
-    ap.add_argument("--bucket", type=int, default=200000)
-    ap.add_argument("--threads", type=int, default=1, help="fastText threads (1 = reproducible)")
-    ap.add_argument("--prefix-chars", type=int, default=10000, help="scoring prefix for --eval (as the stage's prefix_chars)")
+    ap.add_argument("--cutoff", action=Once, type=int, default=25000, help="words+ngrams kept when quantizing (by norm)")
+    ap.add_argument("--seed", action=Once, type=int, default=0)
+    ap.add_argument("--chunk-chars", action=Once, type=int, default=3000, help="max characters per training example")
+    ap.add_argument("--min-chars", action=Once, type=int, default=200, help="drop shorter examples (a document's only chunk is kept from 50)")
+    ap.add_argument("--max-per-input", action=Once, type=int, default=400, help="max examples per input glob")
+    ap.add_argument("--held-out", action=Once, type=float, default=0.1, help="share of documents held out for metrics")
+    ap.add_argument("--epoch", action=Once, type=int, default=20)
+    ap.add_argument("--lr", action=Once, type=float, default=0.2)
+    ap.add_argument("--dim", action=Once, type=int, default=64)
+    ap.add_argument("--word-ngrams", action=Once, type=int, default=2)
+    ap.add_argument("--min-count", action=Once, type=int, default=2)
+    ap.add_argument("--bucket", action=Once, type=int, default=200000)
+    ap.add_argument("--threads", action=Once, type=int, default=1, help="fastText threads (1 = reproducible)")
+    ap.add_argument("--prefix-chars", action=Once, type=int, default=10000, help="scoring prefix for --eval (as the stage's prefix_chars)")
     ap.add_argument("--eval", action="append", default=[], metavar="JSONL", type=home_path, help="labelled JSONL (text, label 1/0): report AUC")
     return ap
 
@@ -368,10 +368,29 @@ def _train(path: str, params: dict, quantize: bool, cutoff: int, threads: int, o
     model.save_model(output)
 
 
+FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")  # the first bytes of every fastText model file
+
+
+def refused_output(path: str) -> str | None:
+    """Why ``--output`` may not be written: a file of the user's (notes, an input's path pasted in the
+    wrong place) was overwritten by the model without a word. A model (this command's, retrained) is replaced."""
+    if os.path.isdir(path):
+        return f"{path!r} is a folder"
+    with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
+        if f.read(4) != FASTTEXT_MAGIC:
+            return f"{path!r} exists and is not a fastText model"
+    return None
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if not 0 <= args.held_out < 1:
         print("curate train-quality: --held-out must be in [0, 1)", file=sys.stderr)
+        return 2
+    refused = refused_output(args.output)
+    if refused:
+        print(f"curate train-quality: --output {refused}: give the model file's path, a new one or a model to replace",
+              file=sys.stderr)
         return 2
     t0 = time.time()
     try:

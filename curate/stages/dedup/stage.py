@@ -56,6 +56,7 @@ class DedupStage:
         "verify_bits": Check(choices=cluster.BITS),
         "punct_splits": Check(choices=schema.DOMAINS),  # a misspelt domain would match no document
         "hot_bucket": Check(min=0, expected="an integer >= 0 (members; 0: no bucket is hot)"),
+        **{k: Check(min=1) for k in ("num_perm", "bands", "rows", "ngram")},
     }
 
     def __init__(self, cfg: dict):
@@ -68,6 +69,9 @@ class DedupStage:
         common = dict(num_perm=c["num_perm"], ngram=c["ngram"], seed=c["seed"], scheme=c["scheme"], normalize=norm)
         if c["threshold"] > 0:
             self.minhash = MinHashConfig.for_threshold(c["threshold"], **common)
+        elif c["bands"] * c["rows"] > c["num_perm"]:  # MinHashConfig's own error named no key
+            raise ValueError(f"bands x rows = {c['bands']} x {c['rows']} = {c['bands'] * c['rows']} is more than num_perm = "
+                             f"{c['num_perm']}: lower dedup.bands or dedup.rows, or raise dedup.num_perm")
         else:
             self.minhash = MinHashConfig(bands=c["bands"], rows=c["rows"], **common)
         self.methods = [m for m in METHODS if m in c["methods"]]  # always exact first

@@ -99,7 +99,7 @@ from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
 from curate.stages.filters.licenses import check_listed
-from curate.stages.filters.secrets import PATTERNS as SECRET_PATTERNS, SECRETS, candidates as secret_candidates, secrets_rewrite
+from curate.stages.filters.secrets import PATTERNS as SECRET_PATTERNS, SECRETS, secrets_rewrite, warm_up as secrets_warm_up
 from curate.stages.filters.rules import DATA, LETTER, NON_NEGATIVE, SPACE, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 from curate.stages.filters.text import compile_words
 from curate.stages.lid_table import trust_thresholds as _trust_thresholds
@@ -601,7 +601,7 @@ def _warm_up() -> None:
         gopher_repetition.ngram_counts(doc, 2)  # scans the words too
         code_stats(doc)
         count_flags(text)
-        secret_candidates(text)
+    secrets_warm_up()  # (its scan of a snippet's few characters runs as Python where numba is not set up)
 
 
 def _column(batch: pa.RecordBatch, name: str) -> list:

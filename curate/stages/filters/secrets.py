@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from curate.stages.filters.redact import Rewrite, code_points, redaction
-from curate.stages.numba_cache import njit
+from curate.stages.numba_cache import njit, numba_ready, python_twins
 
 SECRETS = {
     "kinds": ["private_key", "token", "password"],
@@ -104,12 +104,32 @@ _OPEN_QUOTE = rf"[=:>]{_BLANKS}{_STRING_QUOTE}"
 # The literal may stand in an expression: a negated call's one argument (`token = !check("...")`, `not verify("...")`) or
 # a ternary's first branch (C's `api_key = prod ? "..." : "";`)
 _IN_EXPRESSION = r"(?:(?P<c>(?:!|not[ \t]+)[\w.$]+\([ \t]*)|[\w.$]+[ \t]*\?[ \t]*)?"
+
+
+def _marks() -> str:
+    """Every combining mark of the BMP (Unicode's M categories), as a regex class's ranges: a word's, though ``\\w`` takes
+    none (Devanagari's vowel signs and virama: `कृपया`, `नमस्ते`; NFD's accents)."""
+    ranges, start = [], None
+    for c in range(0x300, 0x10001):
+        mark = c < 0x10000 and unicodedata.category(chr(c)).startswith("M")
+        if mark and start is None:
+            start = c
+        elif not mark and start is not None:
+            ranges.append(f"\\u{start:04x}-\\u{c - 1:04x}")
+            start = None
+    return "[" + "".join(ranges) + "]"
+
+
+_MARK = _marks()
 # a word after the first may hold another script's letters and marks (`"Xk9... läuft ab"`: prose after a key, ``_named_value_ok``)
-_QWORD = rf"(?:{_QCHARS}|[^\W\d_\x00-\x7f]|[\u0300-\u036f])"
+_QWORD = rf"(?:{_QCHARS}|[^\W\d_\x00-\x7f]|{_MARK})"
 # and so may the first, where another script's word comes before a key (`"ключ Xk9..."`: as `"key Xk9..."`); the ASCII run
-# tried first, so a value of ASCII words matches as before
-_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>(?:{_QCHARS}{{1,4096}}|{_QWORD}{{1,200}})(?: {_QWORD}{{1,200}}){{0,30}})(?P=q)"
-                     r"(?(c)(?=[ \t]*\)))")
+# tried first, so a value of ASCII words matches as before. A word before another may end in a "," ";" or ":" (`"Família,
+# Xk9... expira"`: no value read, the key was kept)
+_QVALUE = rf"(?P<v>(?:{_QCHARS}{{1,4096}}|{_QWORD}{{1,200}})(?:[,;:]? {_QWORD}{{1,200}}){{0,30}})"
+_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}{_QVALUE}(?P=q)(?(c)(?=[ \t]*\)))")
+# a value an unquoted form read that is one quoted string of words: the quoted form's to judge (``_unquoted_ok``)
+_QUOTED_WORDS = re.compile(rf"{_STRING_QUOTE}{_QVALUE}(?P=q)")
 # a ternary's second branch (`secret = cond ? "..." : "<the key>"`, `token = prod ? nullptr : "..."`), its first a literal, a
 # name or a call: searched apart (one search takes one literal: the first branch's); Python's conditional expression's
 # else-branch likewise (`password = None if dev else "..."`: kept, and a snippet took the expression whole)
@@ -319,6 +339,9 @@ def _password_ok(v: str, notes: bool = True) -> bool:
                 or _SETTING.fullmatch(re.sub(r"[-_]", "", v)))
 
 
+_CLAUSE = re.compile(r"[,;:] ")  # (``_QUOTED``'s words may end so)
+
+
 def _named_value_ok(m: re.Match) -> bool:
     """A quoted literal after a secret's name (``_NAMED``): a password's as ``_password_ok``, a key's or token's (no blank
     in it) as ``_literal_ok``."""
@@ -331,6 +354,8 @@ def _named_value_ok(m: re.Match) -> bool:
         # (`"ключ Xk9..."` as `"key Xk9..."`); with no key a label (`"Passwort ändern"`, `"пароль123456"`), as unquoted
         return _another_script_ok(m, v, named.group("n"))
     if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
+        if _CLAUSE.search(v):  # words parted by a "," (`"Familia, Xk9... expira"`): a sentence, its key's words alone go
+            return _key_words_span(m, v)
         return _read_prose_span(m, v) or _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
         return _password_ok(v, notes=False)
@@ -341,7 +366,10 @@ def _named_value_ok(m: re.Match) -> bool:
 
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
 # (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`), in any script (`Xk9... est expiré`, `... истёк`)
-_PLAIN_WORD = re.compile(r"\.*[^\W\d_]+(?:\.+[^\W\d_]+)*[,.;:!?]?")  # (`ист.ек`: NFD's `исте\u0308к` read)
+# a word's letters, its marks among them (Devanagari's `समाप्त`): runs of each, possessive (nested runs that backtrack
+# try every split of a long word that fails)
+_LETTERS = rf"(?:[^\W\d_]++|{_MARK}++)++"
+_PLAIN_WORD = re.compile(rf"\.*{_LETTERS}(?:\.+{_LETTERS})*[,.;:!?]?")  # (`ист.ек`: NFD's `исте\u0308к` read)
 _READ_WORD = re.compile(r"(?<!\S)\.+[^\W\d_]")  # a word the reading of its marks began with "."s (NFD's `.lauft`)
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
@@ -360,8 +388,24 @@ def _key_words_span(m: re.Match, v: str):
         keys = head[1:] if head[0].lower() in _SCHEMES else head
         if keys and not _TEMPLATE.search(v) and all(_key_word(w) for w in keys) and len("".join(keys)) >= 12:
             return m.start("v"), m.start("v") + words[k - 1].end()
-        return False
-    return _key_words_ok(v)
+    elif k and _key_words_ok(v):
+        return True
+    # prose before the key's words too (`use Xk9... login`, `Família, Xk9... expira`, `please use Xk9...`): they go alone
+    # where each is a random literal's, not an identifier's (`Use TokenManager2024 from now on` is a sentence)
+    i = 0
+    while i < k and _PLAIN_WORD.fullmatch(words[i].group()):
+        i += 1
+    keys = [w.group() for w in words[i:k]]
+    if 0 < i < k and not _TEMPLATE.search(v) and all(_key_word(w) and not _IDENTIFIER.fullmatch(w) for w in keys) and len(
+            "".join(keys)) >= 12:
+        return m.start("v") + words[i].start(), m.start("v") + words[k - 1].end()
+    return False
+
+
+# a name in a sentence: words (2+ lower-case letters, capitals before them), acronyms and numbers run together
+# (`TokenManager2024`, `OAuth2Provider`, `MyPassword123`); a random key's lone lower-case letters are none (`Xk9mP2q...`)
+_ID_PART = r"(?:[A-Z]*[a-z]{2,}|[A-Z][a-z]|[A-Z]{2,}(?![a-z])|[0-9]+)"
+_IDENTIFIER = re.compile(rf"{_ID_PART}(?:[_.-]?{_ID_PART})*")
 
 
 def _another_script_ok(m: re.Match, v: str, name: str):
@@ -374,10 +418,11 @@ def _another_script_ok(m: re.Match, v: str, name: str):
 
 
 def _read_prose_span(m: re.Match, v: str):
-    """A password's value ``v`` read from NFD (`Xk9... la\u0308uft ab` read `Xk9... .lauft ab`, ``_READ_WORD``): the
-    (start, end) of its key's words where prose follows them (``_key_words_span``), as its NFC spelling's non-ASCII
-    words are judged; else None (it was taken whole: NFC kept `<KEY> läuft ab`, NFD `<KEY>`)."""
-    if " " in v and _READ_WORD.search(v):
+    """A password's value ``v`` of words: the (start, end) of its key's words where prose stands beside them
+    (``_key_words_span``), as a token's are judged; else None (``_password_ok`` judges it whole). Read from NFD too
+    (`Xk9... la\u0308uft ab` read `Xk9... .lauft ab`: NFC kept `<KEY> läuft ab`, NFD took it whole), and in ASCII
+    (`"use Xk9... login"`: its `login` made it a label's, kept whole)."""
+    if " " in v:
         span = _key_words_span(m, v)
         if isinstance(span, tuple):
             return span
@@ -433,6 +478,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     n, v = m.group("n"), m.group("v") if v is None else v
     if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v):
         return False
+    if " " in v and _QUOTED_WORDS.fullmatch(v):  # quoted words (a properties line's `"use Xk9... login"`): the quoted form
+        return False  # took their key alone (this took the quotes and prose too) or kept a sentence
     if not v.isascii():  # another script's letters: a locale's label (`password: Пароль`); but a key's ASCII words before
         # prose in another script go (`token: Xk9... est expiré`, a password's too: `password: Xk9... für prod` was kept
         # whole), and a word before a key or between two goes with them (`token: ключ Xk9...`), as quoted
@@ -1148,8 +1195,48 @@ def candidates(text: str) -> tuple:
     last = _LAST[0]  # one read: another thread may replace it
     if last[0] is not text:
         codes = code_points(text)
-        last = _LAST[0] = (text, _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS))
+        if _in_python(len(codes)):
+            py = _python()
+            found = py["_candidates"](codes.tolist(), *py["tables"], None if codes.dtype == np.uint8 else py["ustarts"])
+        else:
+            found = _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS)
+        last = _LAST[0] = (text, found)
     return last[1]
+
+
+# The kernels run as Python (``python_twins``) in a process where numba is not set up, for its first _PYTHON_CHARS: a
+# ledger snippet's 712 characters take ~0.2 ms so, where numba's set-up costs ~0.7 CPU-s and 50-70 MB in each worker that
+# makes one (a run without the filter, whose warm-up sets numba up before the fork: langid's removals). Past that, or
+# for a longer text, the kernels: at most ~0.3 CPU-s in Python before them (bench/bench_ledger_snippets.py --pool).
+_PYTHON_CHARS = 1_000_000
+_PYTHON = {"left": _PYTHON_CHARS, "twins": None}
+
+
+def warm_up() -> None:
+    """Load the kernels, ASCII text's and wider text's, in this process: one that scans whole texts (the filter's)."""
+    for text in ("a b a b", "é è é è"):
+        codes = code_points(text)
+        _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS)
+
+
+def _in_python(n: int) -> bool:
+    """Scan ``n`` characters in Python (counted), not with the kernels?"""
+    if numba_ready() or n > _PYTHON["left"]:
+        return False
+    _PYTHON["left"] -= n
+    return True
+
+
+def _python() -> dict:
+    """The kernels as Python, and their tables as Python ints (lists, object arrays): numpy's small scalars wrap where
+    numba's int64 do not (``_USTARTS``' int8 `u << 14` in ``_name_tail_run``), and index ~5x slower."""
+    if _PYTHON["twins"] is None:
+        py = python_twins(globals())
+        py["_FOLD_BASE"] = _FOLD_BASE.tolist()
+        py["tables"] = (_PAIRS.astype(object), (_ROWS.astype(object), _FIRST_ROW.tolist(), _NAME_TAILS.tolist()), _UNAMES.astype(object))
+        py["ustarts"] = _USTARTS.tolist()
+        _PYTHON["twins"] = py
+    return _PYTHON["twins"]
 
 
 def _lines(text: str) -> list:
@@ -1355,7 +1442,11 @@ def _read_zero_widths(text: str) -> str:
     (``_INVISIBLES``) read without them (``_read_invisible_runs``); any other word as it is: Persian's ZWNJ between its own
     letters (`می\u200cشود`). In one compiled pass (a word at a time in Python, with a regex and str.translate each, read a
     Persian text with one `API\u200cها` in 20 words at 30 MB/s)."""
-    out, changed = _read_invisible_runs(code_points(text), _USTARTS)
+    codes = code_points(text)
+    if _in_python(len(codes)):  # (numpy's scalars: nothing here but compared and copied)
+        out, changed = _python()["_read_invisible_runs"](codes, _USTARTS)
+    else:
+        out, changed = _read_invisible_runs(codes, _USTARTS)
     return out.tobytes().decode("utf-32-le", "surrogatepass") if changed else text
 
 
