@@ -4,6 +4,7 @@ one, an exact copy, a broken line, a kept one)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -113,8 +114,29 @@ def test_rule_sample(out):
     r = curate("audit", out, "--rule", "ingest/empty_text", "--examples", "0")
     assert r.returncode == 0 and r.stdout.splitlines() == [f"ingest/empty_text: 1 document removed; 0 of smallest id (curate audit {out} --why ID for one):"]
     r = curate("audit", out, "--rule", "exact_duplicates")
-    assert r.returncode == 2 and "removed by 'exact_duplicates' (did you mean exact_duplicate?); its ledger's rules: " in r.stderr, r.stderr
-    assert "dedup/exact_duplicate 1" in r.stderr and "ingest/empty_text 1" in r.stderr
+    assert r.returncode == 2 and "unknown rule 'exact_duplicates' (did you mean exact_duplicate?)" in r.stderr, r.stderr
+    assert "its ledger's rules: " in r.stderr and "dedup/exact_duplicate 1" in r.stderr and "ingest/empty_text 1" in r.stderr
+
+
+def test_rule_misspelt_or_known_and_removing_nothing(out, tmp_path):
+    """`--rule gopher_elipsis_lines` (misspelt) said "no document was removed by" it, as a real
+    rule that removed nothing does: the name is said to be unknown, with the closest rule curate
+    knows (one of the filter's, not in this run's ledger). A rule of the run's own
+    (filter.custom in its manifest's config) is known, as the built-in ones are."""
+    r = curate("audit", out, "--rule", "gopher_elipsis_lines")
+    assert r.returncode == 2 and "unknown rule 'gopher_elipsis_lines' (did you mean gopher_ellipsis_lines?)" in r.stderr, r.stderr
+    for name, stage in (("gopher_ellipsis_lines", "filter"), ("filter/gopher_ellipsis_lines", "filter"), ("near_duplicate", "dedup")):
+        r = curate("audit", out, "--rule", name)
+        assert r.returncode == 2 and f"no document of {out} was removed by {name!r} (a rule of the {stage} stage)" in r.stderr, r.stderr
+        assert "unknown" not in r.stderr and "did you mean" not in r.stderr, r.stderr
+    own = tmp_path / "own"
+    shutil.copytree(out, own)
+    manifest = json.loads((own / "manifest.json").read_text())
+    manifest["config"]["filter"] = {"custom": {"emoji_spam": "myrules:too_many_emoji"}}  # as a run with the filter writes it
+    (own / "manifest.json").write_text(json.dumps(manifest))
+    r = curate("audit", own, "--rule", "emoji_spam")
+    assert r.returncode == 2 and "was removed by 'emoji_spam' (a rule of the filter stage)" in r.stderr, r.stderr
+    assert "unknown rule 'emoji_spam'" in curate("audit", out, "--rule", "emoji_spam").stderr
 
 
 def test_printed_commands_run_as_copied_with_spaces_quotes_and_brackets(out, tmp_path):

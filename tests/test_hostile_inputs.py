@@ -48,6 +48,10 @@ RESPONSES = [
     # UTF-16 without a byte-order mark or charset: its markup was the text, NULs dropped
     ("utf16le_without_bom", PAGE.encode("utf-16-le"), ["Content-Type: text/html"], ("text", "planté des tomates")),
     ("utf16be_without_bom", PAGE.encode("utf-16-be"), ["Content-Type: text/html"], ("text", "planté des tomates")),
+    # UTF-32 with a byte-order mark: the LE one starts with UTF-16-LE's, and the page was read as
+    # UTF-16 (its markup the text); the BE one was taken for no BOM at all
+    ("utf32le_with_bom", b"\xff\xfe\x00\x00" + PAGE.encode("utf-32-le"), ["Content-Type: text/html"], ("text", "planté des tomates")),
+    ("utf32be_with_bom", b"\x00\x00\xfe\xff" + PAGE.encode("utf-32-be"), ["Content-Type: text/html"], ("text", "planté des tomates")),
     # codings applied in the order listed (RFC 9110 8.4): only a lone one was undone
     ("gzip_then_br", _brotli(gzip.compress(PAGE.encode())), ["Content-Type: text/html", "Content-Encoding: gzip, br"],
      ("text", "planté des tomates")),
@@ -67,6 +71,9 @@ RESPONSES = [
     # HTTP header lines ending in a bare \n: FastWARC read the response as its status line, no
     # Content-Type, and the page went to the ledger as non_html_content
     ("http_bare_newlines", PAGE.encode(), ["Content-Type: text/html"], ("quarantine", "bad_http_header")),
+    # the same over FastWARC's 32 KiB header limit: "Maximum header length exceeded." alone
+    ("http_bare_newlines_long", PAGE.replace("</article>", "<p>Encore une ligne du potager.</p>" * 1200 + "</article>").encode(),
+     ["Content-Type: text/html"], ("quarantine", "bad_http_header")),
 ]
 
 
@@ -111,6 +118,7 @@ def run(tmp_path_factory):
     (inp / "lf_only.warc").write_bytes(_response("lf", PAGE.encode(), ["Content-Type: text/html"], nl=b"\n"))
     (inp / "image.html").write_bytes(PNG)  # a saved "page" that is an image
     (inp / "utf16.html").write_bytes(PAGE.encode("utf-16-le"))
+    (inp / "utf32.html").write_bytes(b"\xff\xfe\x00\x00" + PAGE.encode("utf-32-le"))  # read as UTF-16-LE: its markup the text
     # Hive and Spark write text as binary: read as its UTF-8 (it was refused before the run)
     pq.write_table(pa.table({"id": ["h1", "h2", "h3"], "text": pa.array(
         [PAGE.encode(), "Un texte en UTF-8, déjà lu.".encode(), b"caf\xe9 latin-1"], pa.binary())}), inp / "hive.parquet")
@@ -120,6 +128,7 @@ def run(tmp_path_factory):
     books = root / "books"
     books.mkdir()
     (books / "omnibus.txt").write_text(_pg_book("Alpha", "The first tale begins.") + _pg_book("Beta", "The second tale begins."))
+    (books / "utf16.txt").write_bytes(_pg_book("Gamma", "Une histoire d'été.").encode("utf-16-le"))  # no byte-order mark
     out = root / "out"
     with pytest.MonkeyPatch.context() as mp:
         from pipelines import pipeline, pool
@@ -157,7 +166,7 @@ def test_each_odd_response_ends_where_it_should(run, name, expect):
 def test_every_record_is_accounted_for(run):
     """Records in (counted here, as written) = kept + ledger + quarantine, file by file."""
     text, ledger, quarantine, manifest = run
-    wrote = {"odd.warc": len(RESPONSES), "lf_only.warc": 1, "image.html": 1, "utf16.html": 1, "hive.parquet": 3, "damaged.parquet": 301, "no_footer.parquet": 1, "omnibus.txt": 1}  # its unreadable row group of 100 rows: one row
+    wrote = {"odd.warc": len(RESPONSES), "lf_only.warc": 1, "image.html": 1, "utf16.html": 1, "utf32.html": 1, "hive.parquet": 3, "damaged.parquet": 301, "no_footer.parquet": 1, "omnibus.txt": 1, "utf16.txt": 1}  # its unreadable row group of 100 rows: one row
     got = pl.concat([t.select("path") for t in (text, ledger, quarantine)])["path"].value_counts()
     assert dict(zip(got["path"], got["count"])) == wrote
     c = manifest["counts"]["ingest"]
@@ -178,8 +187,9 @@ def test_a_warc_of_bare_newlines_is_one_clear_row(run):
 def test_saved_pages_binary_or_utf16(run):
     text, _, quarantine, _ = run
     assert quarantine.filter(pl.col("path") == "image.html")["reason"].to_list() == ["binary"]
-    page = text.filter(pl.col("path") == "utf16.html")["text"].to_list()
-    assert len(page) == 1 and "planté des tomates" in page[0] and "<" not in page[0], page
+    for name in ("utf16.html", "utf32.html"):
+        page = text.filter(pl.col("path") == name)["text"].to_list()
+        assert len(page) == 1 and "planté des tomates" in page[0] and "<" not in page[0] and "\x00" not in page[0], (name, page)
 
 
 def test_a_parquet_binary_text_column_is_its_utf8(run):
@@ -218,3 +228,25 @@ def test_two_gutenberg_books_in_one_file_keep_both_texts(run):
     assert "The first tale begins." in row["text"] and "The second tale begins." in row["text"], row["text"]
     assert "General Terms" not in row["text"] and "START OF" not in row["text"] and "Title:" not in row["text"]
     assert json.loads(row["meta"])["title"] == "Alpha"
+
+
+def test_a_book_in_utf16_without_a_bom_is_read(run):
+    """A book written in UTF-16 with no byte-order mark (a NUL beside each ASCII character) was
+    quarantined as binary; it is read as a saved page in UTF-16 is."""
+    text, _, quarantine, _ = run
+    assert quarantine.filter(pl.col("path") == "utf16.txt").is_empty(), quarantine.filter(pl.col("path") == "utf16.txt").rows()
+    row = text.filter(pl.col("path") == "utf16.txt").row(0, named=True)
+    assert "Une histoire d'été." in row["text"] and "\x00" not in row["text"] and "START OF" not in row["text"], row["text"][:200]
+    assert json.loads(row["meta"])["encoding"] == "utf-16-le" and json.loads(row["meta"])["title"] == "Gamma", row["meta"]
+
+
+def test_bare_newline_http_headers_are_said_whatever_their_length(run):
+    """HTTP header lines ending in a bare \\n make FastWARC read the whole response as its status
+    line; over its 32 KiB header limit that was quarantined as "OSError: Maximum header length
+    exceeded." without a word of the cause. Both rows now name it and the fix."""
+    _, _, quarantine, _ = run
+    for name in ("http_bare_newlines", "http_bare_newlines_long"):
+        rec = RESPONSES.index(next(r for r in RESPONSES if r[0] == name))
+        start = sum(len(_response(*r[:3])) for r in RESPONSES[:rec])
+        row = quarantine.filter((pl.col("path") == "odd.warc") & (pl.col("offset") == start)).row(0, named=True)
+        assert row["reason"] == "bad_http_header" and "bare \\n" in row["detail"] and "warcio recompress" in row["detail"], row

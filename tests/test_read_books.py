@@ -608,3 +608,14 @@ def test_mostly_utf8_counts_as_a_decoders_errors_do():
         assert _mostly_utf8(data) == want, (data, letters, stray)
 
     check()
+
+
+@pytest.mark.parametrize("data", ["A book, café.\n".encode("utf-16"), "A book, café.\n".encode("utf-16-le")], ids=["bom", "no_bom"])
+def test_a_utf16_book_is_its_text_with_or_without_a_bom(tmp_path, data):
+    """UTF-16 with its byte-order mark or without one: the book's text, no U+FEFF before it (the
+    mark was added again to one that had it)."""
+    p = tmp_path / "b.txt"
+    p.write_bytes(data)
+    got = dict(read_shard(Shard(str(p), "b.txt", "text", "books", "b", ()), Limits()))
+    [doc] = got["docs"].to_pylist()
+    assert doc["text"] == "A book, café.\n" and json.loads(doc["meta"])["encoding"] == "utf-16-le", doc

@@ -329,3 +329,59 @@ def test_an_older_outputs_name_like_a_bytes_literal_is_read_back_as_its_name(tmp
     assert (_meta_read(meta["file_path"]), _meta_read(meta["repo_name"])) == ("b'x.py'", "b'o/r'"), meta
     twice = read({**old, "path": once["path"], "meta": meta}, "out2.jsonl")
     assert json.loads(twice["meta"]) == meta and twice["path"] == "out2.jsonl:b'o/r'/b'x.py'", twice
+
+
+def _read_jsonl(p, records: list) -> dict:
+    """``records`` written as a code dump at ``p`` and read: {kind: [rows]}."""
+    p.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = {"docs": [], "ledger": [], "quarantine": []}
+    for kind, b in read_shard(Shard(str(p), p.name, "jsonl", "code", "t"), Limits()):
+        out[kind].extend(b.to_pylist())
+    return out
+
+
+def test_a_binary_record_in_a_code_dump_is_quarantined_as_the_trees_file_is(tree, tmp_path):
+    """The tree's logo.png is quarantined as ``binary``; the same bytes as a dump's record
+    (``"\\u0000\\u0001..."``) were kept as a python document, NULs and all."""
+    logo = TREE["assets/logo.png"].decode("latin-1")  # each byte one character
+    got = _read_jsonl(tmp_path / "code.jsonl", [{"content": logo, "path": "assets/logo.png", "lang": "Python"},
+                                                {"content": "import os\n", "path": "a.py"}])
+    [bad] = got["quarantine"]
+    assert bad["reason"] == tree["quarantine"]["assets/logo.png"]["reason"] == "binary" and bad["offset"] == 0, bad
+    assert "assets/logo.png" in bad["detail"] and "\n" not in bad["detail"], bad
+    assert [d["path"] for d in got["docs"]] == ["code.jsonl:a.py"] and not got["ledger"]
+
+
+def test_a_code_records_path_that_is_no_text_is_its_json(tmp_path):
+    """A ``meta.file_path`` that is no text was replaced by the record's path without a word (or,
+    with no path, the record and the rest of the file were one ``read_error`` row: ``'int' object
+    has no attribute 'lower'``); a path or repository given as a list or object was shown in
+    Python's form (``code.jsonl:['a', 'b']``). The record's own meta value is kept as it is (as a
+    meta.file_path that is another path is), a path and repository are their JSON text."""
+    got = _read_jsonl(tmp_path / "code.jsonl", [
+        {"content": "import os\n", "path": "a.py", "meta": {"file_path": 5}},
+        {"content": "import os\n", "meta": {"file_path": ["a", "b"]}},
+        {"content": "import os\n", "path": ["a", "b"], "repo_name": {"o": 1}},
+        {"content": "import os\n", "path": True},
+        {"content": "import os\n", "path": "z.py"},  # after them all: the file read to its end
+    ])
+    assert not got["quarantine"], got["quarantine"]
+    docs = [(d["path"], json.loads(d["meta"])) for d in got["docs"]]
+    assert docs == [
+        ("code.jsonl:a.py", {"file_path": "a.py", "file_path_2": 5}),
+        ("code.jsonl", {"file_path": ["a", "b"]}),
+        ('code.jsonl:{"o": 1}/["a", "b"]', {"file_path": '["a", "b"]', "repo_name": '{"o": 1}'}),
+        ("code.jsonl:true", {"file_path": "true"}),
+        ("code.jsonl:z.py", {"file_path": "z.py"}),
+    ], docs
+
+
+def test_utf16_source_without_a_bom_is_read(tmp_path):
+    """A source file in UTF-16 with no byte-order mark (a NUL beside each ASCII character) was
+    quarantined as binary; it is read as one with its mark is, as a book or page is."""
+    p = tmp_path / "Program.cs"
+    p.write_bytes("class Program {\r\n    // naïve café\r\n    static void Main() { }\r\n}\r\n".encode("utf-16-le"))
+    got = dict(read_shard(Shard(str(p), "Program.cs", "source", "code", "repo", ()), Limits()))
+    assert "quarantine" not in got, got["quarantine"].to_pylist()
+    doc = got["docs"].to_pylist()[0]
+    assert doc["text"].startswith("class Program {\n    // naïve café\n") and json.loads(doc["meta"])["encoding"] == "utf-16-le"

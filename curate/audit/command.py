@@ -382,14 +382,15 @@ def rule(root: str, name: str, k: int) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    files = output_files(root, open_output(root))
+    manifest = open_output(root)
+    files = output_files(root, manifest)
     try:
-        lines, total = lookup.rule_sample(root, name, files, k)
+        lines, total = lookup.rule_sample(root, name, files, k, manifest)
     except ValueError:  # pasted with blanks, as --why takes a key (a custom rule's name may hold one)
         if name.strip() == name:
             raise
         name = name.strip()
-        lines, total = lookup.rule_sample(root, name, files, k)
+        lines, total = lookup.rule_sample(root, name, files, k, manifest)
     print(one_line(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id ({shell.said(f'curate audit {shell.quote(root)} --why ID', root)} for one):"))
     for line in lines:  # a document's path, url, id: the corpus's, escaped as an error's file name
         print(one_line(line))

@@ -200,11 +200,36 @@ def twins(inputs: list[dict], keys: list[str]) -> list[str]:
     return notes
 
 
-def rule_sample(root: str, rule: str, files: dict[str, list[str]], k: int) -> tuple[list[str], int]:
-    """(a line per removed document, the rule's total): the ``k`` ledger rows of ``rule`` (or
-    ``stage/rule``) with the smallest ids, a deterministic sample since ids are hashes."""
+def known_rules(manifest: dict | None) -> dict[str, str]:
+    """rule -> its stage, for every rule a ledger can name: the stages' own, the filter's built-in
+    ones and the run's own (``filter.custom`` of the config its manifest holds)."""
+    from curate import stages
+    from curate.stages.filters import Filter
+
+    custom = ((((manifest or {}).get("config") or {}).get("filter") or {}).get("custom")) or {}
+    filtered = [r for rules in Filter({}).rule_sets().values() for r in rules] + [str(r) for r in custom]
+    return {**stages.ledger_rules(), **dict.fromkeys(filtered, "filter")}
+
+
+def _not_removed(root: str, rule: str, rules: list[tuple[str, int]], manifest: dict | None) -> str:
+    """Why no ledger row is ``rule``'s: a rule curate knows that removed nothing here, or a name
+    no stage, built-in rule or rule of the run's own has (a misspelling: the closest said)."""
     from curate.config import did_you_mean
 
+    known = known_rules(manifest)
+    for name, _ in rules:  # the ledger's (stage/rule), an older curate's too
+        known.setdefault(name.split("/", 1)[-1], name.split("/", 1)[0])
+    said = f"its ledger's rules: {', '.join(f'{r} {n:,}' for r, n in rules) or 'none'}"
+    stage, _, bare = rule.rpartition("/")
+    if known.get(bare) is not None and stage in ("", known[bare]):
+        return f"no document of {root} was removed by {rule!r} (a rule of the {known[bare]} stage); {said}"
+    choices = [*known, *(f"{s}/{r}" for r, s in known.items())] if stage else list(known)
+    return f"unknown rule {rule!r}{did_you_mean(rule, choices)}: no stage, built-in filter rule or filter.custom rule of this run is named so; {said}"
+
+
+def rule_sample(root: str, rule: str, files: dict[str, list[str]], k: int, manifest: dict | None = None) -> tuple[list[str], int]:
+    """(a line per removed document, the rule's total): the ``k`` ledger rows of ``rule`` (or
+    ``stage/rule``) with the smallest ids, a deterministic sample since ids are hashes."""
     frames = [scan_parquet(f"{root}/{f}").drop("text", strict=False) for f in files["ledger"]]
     if not frames:
         raise ValueError(f"{root}: no ledger: nothing was removed")
@@ -213,9 +238,7 @@ def rule_sample(root: str, rule: str, files: dict[str, list[str]], k: int) -> tu
     total = hit.select(pl.len()).collect().item()
     if not total:
         rules = led.group_by("sr").len().sort(["len", "sr"], descending=[True, False]).collect()
-        names = rules["sr"].to_list()
-        raise ValueError(f"no document of {root} was removed by {rule!r}{did_you_mean(rule, names + [n.split('/')[1] for n in names])}; "
-                         f"its ledger's rules: {', '.join(f'{r} {n:,}' for r, n in rules.rows()) or 'none'}")
+        raise ValueError(_not_removed(root, rule, rules.rows(), manifest))
     rows = hit.sort("id").head(k).collect()
     fate = _fates(root, files, rows)
     return [f"{r['id']} ({_origin(r)}): {_removed(r)}{_instead(r, fate)}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from curate.readers.gutenberg import strip_gutenberg
-from curate.readers.common import Bad, Doc, Limits, Shard, decode_text, looks_binary, open_bytes
+from curate.readers.common import Bad, Doc, Limits, Shard, decode_text, looks_binary, open_bytes, with_wide_bom
 
 
 def read_text(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
@@ -22,6 +22,7 @@ def read_text(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     if len(data) > cap:
         yield Bad(0, "record_too_large", f"over {cap} bytes: a text file is one record (max_record_bytes)")
         return
+    data = with_wide_bom(data)  # UTF-16 without its mark (a NUL beside each ASCII letter): no binary file
     if looks_binary(data):
         yield Bad(0, "binary", "NUL or control bytes in the first 8 KiB: not a text file")
         return

@@ -20,7 +20,7 @@ import posixpath
 import re
 from typing import Iterator, Optional
 
-from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes
+from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes, with_wide_bom
 from curate.readers.languages import EXTENSIONS
 from curate.readers.meta import name_meta
 from curate.readers.notebook import NotebookError, notebook_script
@@ -29,6 +29,7 @@ MAX_FILE_BYTES = 1 << 20
 MAX_NOTEBOOK_BYTES = 16 << 20  # outputs (base64 plots, tables) are most of a notebook's bytes
 MAX_MEAN_LINE_LENGTH = 200  # real code averages < 100 chars a line; minified bundles thousands
 SKIPPED_TEXT_CHARS = 1000  # a skipped file keeps only this much text: the ledger shows a snippet
+BINARY = "NUL or control bytes in the first 8 KiB: not a source file"  # a quarantine row's detail, tree or dump
 
 FILENAMES = {
     "makefile": "makefile",
@@ -188,15 +189,15 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     read_max = int(shard.opt("max_notebook_bytes", MAX_NOTEBOOK_BYTES)) if notebook else max_bytes
     with open_bytes(shard.path, limits) as f:
         data = f.read(read_max + 1)
-    if looks_binary(data):
-        yield Bad(0, "binary", "NUL or control bytes in the first 8 KiB: not a source file")
+    if looks_binary(with_wide_bom(data)):  # UTF-16 without its mark (a NUL beside each ASCII letter) is text
+        yield Bad(0, "binary", BINARY)
         return
     if len(data) > read_max:
         size = input_size(shard.path) if compression(shard.path) is None else len(data)
         head = data[:4096].decode("utf-8", "replace")
         yield skip(head, "oversized_file", float(size), float(read_max), detect_language(path, head), whole=False)
         return
-    text, encoding = decode_text(data)
+    text, encoding = decode_text(with_wide_bom(data))
     if encoding != "utf-8":
         meta["encoding"] = encoding  # kept, but worth knowing: legacy-encoded source
     if notebook:

@@ -1473,6 +1473,27 @@ def wide_encoding(head: bytes) -> str | None:
     return next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
 
 
+def utf16_without_bom(body: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for text written in UTF-16 without a byte-order mark (a page,
+    a book): each ASCII character has a NUL beside it, on the same side (read as a one-byte
+    charset, its markup was a page's text; a book was quarantined as binary); None for other
+    bytes, binary ones too."""
+    head = body[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= len(head) // 8 and even * 8 <= odd:
+        return "utf-16-le"
+    if even >= len(head) // 8 and odd * 8 <= even:
+        return "utf-16-be"
+    return None
+
+
+def with_wide_bom(data: bytes) -> bytes:
+    """``data``, UTF-16 without a byte-order mark given the one it lacks: then read as such text
+    with its mark is (``looks_binary``: not binary; ``decode_text``: its encoding)."""
+    wide = None if wide_encoding(data) else utf16_without_bom(data)  # one with its mark: as it is
+    return data if wide is None else (codecs.BOM_UTF16_LE if wide == "utf-16-le" else codecs.BOM_UTF16_BE) + data
+
+
 def _wide_bom(data: bytes) -> tuple[str, str] | None:
     """(text, encoding) of UTF-16/32 text with a byte-order mark (Windows "Unicode" text, some
     C# and PowerShell sources), which is full of NUL bytes; None if it is not that."""

@@ -8,14 +8,11 @@ import io
 import re
 import zlib
 
-from curate.readers.common import LimitExceeded, decode_text, latin_charset, looks_binary
+from curate.readers.common import LimitExceeded, decode_text, latin_charset, looks_binary, utf16_without_bom, wide_encoding
 from curate.readers.extract import DEFAULT as DEFAULT_EXTRACTOR
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:-]+)", re.I)
-
-
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
 def _dechunk(raw: bytes) -> bytes:
@@ -79,19 +76,6 @@ def _undo(coding: str, raw: bytes, cap: int) -> bytes:
     return raw
 
 
-def utf16_without_bom(body: bytes) -> str | None:
-    """'utf-16-le' or 'utf-16-be' for a page written in UTF-16 without a byte-order mark: each
-    ASCII character of its markup has a NUL beside it, on the same side (it was read as a
-    one-byte charset, its markup the page's text); None for other bytes, binary ones too."""
-    head = body[:4096]
-    even, odd = head[0::2].count(0), head[1::2].count(0)
-    if odd >= len(head) // 8 and even * 8 <= odd:
-        return "utf-16-le"
-    if even >= len(head) // 8 and odd * 8 <= even:
-        return "utf-16-be"
-    return None
-
-
 def binary_body(body: bytes) -> bool:
     """A body that is no page or text (an image or PDF served as text/html): NUL or control
     bytes, and not UTF-16 (``looks_binary``, as for books and source files)."""
@@ -115,10 +99,9 @@ def _html_encoding(body: bytes, http_charset: str | None) -> str:
     bytes one CJK character) is passed over, as HTML's own rule does for a <meta> one."""
     from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
 
-    for bom, enc in _BOMS:
-        if body.startswith(bom):
-            return enc
-    if wide := utf16_without_bom(body):
+    if body.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    if wide := wide_encoding(body) or utf16_without_bom(body):  # UTF-32's BOM first: its LE one starts as UTF-16-LE's
         return wide
     for label in (http_charset, *(m.decode("ascii") for m in _META_CHARSET.findall(body[:4096])[:1])):
         enc = label and map_encoding_to_html5(label, fallback_utf8=False)

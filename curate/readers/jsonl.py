@@ -13,8 +13,9 @@ import re
 import shlex
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, compression_of, is_uri, loads, open_bytes, open_raw, without_bom
-from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
+from curate.readers.common import (Bad, Doc, Limits, Shard, Skipped, compression_of, is_uri, loads, looks_binary, open_bytes, open_raw,
+                                   without_bom)
+from curate.readers.code import BINARY, SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.meta import (add_field, as_text, carried_meta, free_key, json_meta_value, meta_field_names, meta_name, meta_value,
                                  name_meta)
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
@@ -717,12 +718,12 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
             p, was, had = as_text(p), meta_name(carried), meta.get("repo_name")
             # an older curate's unescaped name (meta_name gives it as it is) escaped as meta now
             kept = carried if was != carried else name_meta(was)
-            if _output_path(p, was, meta_name(had) if isinstance(had, str) else had):
+            # /src/a.py and src/a.py (_same_path): one file, the meta's spelling kept
+            if _output_path(p, was, meta_name(had) if isinstance(had, str) else had) or _same_path(p, was):
                 p, pm = was, kept
-            elif _same_path(p, was):  # /src/a.py and src/a.py: one file, the meta's spelling kept
-                p, pm = was, kept
-            elif p != was:  # the record's own meta.file_path (not its path): kept, not replaced
-                meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried
+        if carried is not None and p is not None and pm is None:
+            # the record's own meta.file_path (another path, or no text: 5, a list): kept as it is, not replaced
+            meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried
         if p is not None:
             meta["file_path"] = pm if pm is not None else name_meta(p)  # escaped as any meta text: b'x.py was bytes
             p = as_text(p)
@@ -745,6 +746,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
             path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{file_part(p)}"
             if language is None:  # no language field: the file's name says it, as in a source tree
                 language = detect_language(p, without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
+        if looks_binary(text[:8192].encode("utf-8", "surrogatepass")):  # "\u0000\u0001...": as a tree's binary file
+            return Bad(offset, "binary", f"{BINARY} ({path[len(shard.rel) + 1:]})" if path else BINARY, user_id=uid)
         if is_notebook_record(language, p if p is not None else meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)

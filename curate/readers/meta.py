@@ -88,7 +88,7 @@ def name_meta(name) -> str:
             name = name.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:  # a surrogate no byte gives (JSON's "\ud800"): no bytes to say
             return meta_text(name)
-    return binary_text(name) if isinstance(name, (bytes, bytearray, memoryview)) else meta_text(str(name))
+    return binary_text(name) if isinstance(name, (bytes, bytearray, memoryview)) else meta_text(as_text(name))
 
 
 def meta_name(value: str) -> str:
@@ -135,8 +135,17 @@ def meta_key(key) -> str:
 
 def as_text(value) -> str:
     """A field read as text (an id, url, path, language): bytes their text (``bytes_text``: a
-    Parquet ``binary`` column's; ``str`` gave their repr, ``"b'x-1'"``), anything else its str."""
-    return bytes_text(value) if isinstance(value, (bytes, bytearray, memoryview)) else str(value)
+    Parquet ``binary`` column's; ``str`` gave their repr, ``"b'x-1'"``), a list, object or
+    true/false their JSON as the record wrote it (``str`` gave Python's ``['a', 'b']``, ``True``),
+    anything else (a number) its str."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes_text(value)
+    if isinstance(value, (list, tuple, dict, bool)):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=as_text)
+        except (TypeError, ValueError):  # a key JSON cannot hold (a Parquet map's bytes key)
+            pass
+    return str(value)
 
 
 def bytes_text(data) -> str:

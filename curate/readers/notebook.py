@@ -164,4 +164,5 @@ def _comment_magics(src: str) -> str:
 
 def is_notebook_record(language: str | None, path: str | None) -> bool:
     """A JSONL/Parquet code record holding a notebook: The Stack's label or an .ipynb path."""
-    return (language or "").replace("-", " ") in ("jupyter notebook", "jupyter") or (path or "").lower().endswith(".ipynb")
+    # a path that is no text (a record's meta.file_path of 5) names no notebook
+    return (language or "").replace("-", " ") in ("jupyter notebook", "jupyter") or isinstance(path, str) and path.lower().endswith(".ipynb")

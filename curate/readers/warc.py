@@ -239,6 +239,22 @@ def _bare_newlines(h) -> bool:
     return any("\n" in v for v in h.values())
 
 
+def _bare_http(how: str) -> str:
+    return (f"its HTTP header lines end with a bare \\n, not \\r\\n: the whole response was read as {how}; "
+            "rewrite the file, e.g. pip install warcio; warcio recompress FILE FIXED.warc.gz")
+
+
+def _bare_status_line(rec) -> bool:
+    """Whether the HTTP block FastWARC could not parse starts with a line ending in a bare \\n
+    (its reader is still at the block's start then)."""
+    try:
+        head = rec.reader.read(8192)
+    except Exception:
+        return False
+    end = head.find(b"\n")
+    return end > 0 and head[end - 1:end] != b"\r"
+
+
 def _clean(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if v is not None}
 
@@ -262,12 +278,13 @@ def _response(rec, limits: Limits) -> Doc | Bad:
     try:
         rec.parse_http()
     except Exception as e:
-        return Bad(off, "bad_http_header", f"{type(e).__name__}: {e}"[:500])
+        error = f"{type(e).__name__}: {e}"
+        if _bare_status_line(rec):  # the whole response one line: over FastWARC's 32 KiB header limit
+            return Bad(off, "bad_http_header", _bare_http(f"one header line, over the parser's limit ({error})"))
+        return Bad(off, "bad_http_header", error[:500])
     hh = rec.http_headers
     if hh is not None and "\n" in (hh.status_line or ""):  # FastWARC ends an HTTP line at \r\n only
-        return Bad(off, "bad_http_header", "its HTTP header lines end with a bare \\n, not \\r\\n: the whole response was "
-                   "read as its status line (it went to the ledger as non_html_content); rewrite the file, e.g. "
-                   "pip install warcio; warcio recompress FILE FIXED.warc.gz")
+        return Bad(off, "bad_http_header", _bare_http("its status line (it went to the ledger as non_html_content)"))
     status = hh.status_code if hh is not None else None
     ctype = (rec.http_content_type or "").strip().lower() or None
     meta.update(http_status=status, content_type=ctype)
