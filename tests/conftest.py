@@ -156,6 +156,9 @@ FILE_SECONDS = {
     "test_audit_verify.py": 2.4, "test_pool_models.py": 2, "test_config_hints.py": 0.2, "test_train_blocks.py": 0.2,
     "test_parquet_meta_maps.py": 0.1, "test_blocks_skip.py": 0.1, "test_coders.py": 0.1, "test_layout.py": 0.05,
     "test_secrets_scan.py": 0.05,
+    # new this round, estimated from their authors' cpu_per_test runs
+    "test_hostile_inputs.py": 6, "test_audit_truth.py": 4.5, "test_input_changed.py": 3, "test_newuser.py": 1.5,
+    "test_spill_cache.py": 0.5,
 }
 
 
