@@ -18,6 +18,7 @@ import tomllib
 import types
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -999,6 +1000,28 @@ def test_output_inside_the_input_folder_through_a_link_is_not_read_back(tmp_path
         manifest = json.loads((data / "out" / "manifest.json").read_text())
         assert [f["path"] for f in manifest["inputs"]] == ["pages.jsonl"]
         assert pq.read_table(data / "out" / "text").num_rows == len(PAGES)
+
+
+def test_an_earlier_output_inside_the_input_folder_is_said_not_read(tmp_path, pages, capsys, monkeypatch):
+    """`curate run --input dd --output dd/o2` after a run into dd/o1 read o1's files as documents and
+    stopped at "o1/ledger/part-...parquet has no text column ... give --text-field". An earlier
+    output (curate's manifest, by its format) inside an input is named, with a glob that leaves it
+    out; one given as the input is pointed to its text; another tool's manifest.json is input."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dd").mkdir()
+    pages.rename(tmp_path / "dd" / "pages.jsonl")
+    (tmp_path / "dd" / "o1" / "ledger").mkdir(parents=True)
+    (tmp_path / "dd" / "o1" / "manifest.json").write_text(json.dumps({"format": "curate/1"}))
+    pq.write_table(pa.table({"id": ["a"], "rule": ["min_words"]}), tmp_path / "dd" / "o1" / "ledger" / "part-00000.parquet")
+    for given, said in [("dd", "'dd': it holds the curate output 'dd/o1' (it has manifest.json), whose files are no input: "
+                               "leave it out with a glob, --input 'dd/*.jsonl', or move it"),
+                        ("dd/o1", "'dd/o1': it is the curate output 'dd/o1' (it has manifest.json), whose ledger and stats "
+                                  "are no input: give its text, --input dd/o1/text, to re-curate it")]:
+        assert run_cli("run", "--input", given, "--domain", "web", "--output", "dd/o2", "--progress", "off") == 2
+        assert capsys.readouterr().err == f"curate: config error: inputs[0]: {said}\n"
+    assert not (tmp_path / "dd" / "o2").exists()
+    (tmp_path / "dd" / "o1" / "manifest.json").write_text(json.dumps({"name": "a browser extension's"}))
+    assert cli.earlier_output([(str(tmp_path / "dd" / "o1" / "manifest.json"), "o1/manifest.json")], "dd") is None
 
 
 def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
