@@ -2865,7 +2865,7 @@ def test_audit_corpus_with_an_empty_jsonl_file(tmp_path, capsys, empty):
     assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
     (dump / "c.jsonl").write_text('{"text": "a line cut sh')  # damaged, not empty: still said
     assert command.main(["--corpus", str(dump), "--output", str(tmp_path / "b")]) == 2
-    assert "c.jsonl: cannot be read" in capsys.readouterr().err
+    assert "c.jsonl: line 1 is not JSON (Unterminated string starting at column 10)" in capsys.readouterr().err
 
 
 def test_a_home_folder_path_is_the_home_folder(tmp_path, pages, monkeypatch, capsys):
