@@ -2103,20 +2103,20 @@ def refused(tmp_path, capsys, toml: str, stage: str, pages) -> str:
 
 def test_tiktoken_encoding_that_cannot_be_loaded_is_a_config_error(tmp_path, pages, capsys, monkeypatch):
     """tokenize.tokenizer = "gpt2" (a tiktoken name, but not bundled: tiktoken downloads it)
-    passed the config check, and offline the run ended in a requests ConnectionError traceback."""
-    import tiktoken
+    passed the config check, and offline the run ended in a requests ConnectionError traceback;
+    then the check itself went to the network (and waited on it offline). Its cache only: where
+    the file is not there, said, with how to give a local one, and no download tried."""
+    import tiktoken.load
 
-    real = tiktoken.get_encoding
-
-    def offline(name):  # as on a machine without network and without tiktoken's cache
-        if not name.endswith("_offline"):
-            raise ConnectionError(f"Failed to resolve 'openaipublic.blob.core.windows.net' for {name}")
-        return real(name)
-
-    monkeypatch.setattr(tiktoken, "get_encoding", offline)
+    fetched = []
+    monkeypatch.setattr(tiktoken.load, "read_file", lambda path: fetched.append(path) or b"")
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))  # as on a machine without tiktoken's cache
     err = refused(tmp_path, capsys, '[tokenize]\ntokenizer = "gpt2"\n', "tokenize", pages)
-    assert "tokenize.tokenizer: 'gpt2' could not be loaded (ConnectionError: Failed to resolve" in err, err
-    assert "cl100k_base is bundled" in err and "Traceback" not in err
+    assert fetched == [], fetched
+    assert err == ("curate: config error: tokenize.tokenizer: 'gpt2' is not on this machine (tiktoken downloads it; curate does "
+                   "not go to the network): give a tokenizer.json path, use cl100k_base (bundled), or fetch it once where there "
+                   "is a network (python -c \"import tiktoken; tiktoken.get_encoding('gpt2')\") and copy its cache here "
+                   "(TIKTOKEN_CACHE_DIR, else /tmp/data-gym-cache)\n"), err
     assert config.load(None, {"tokenize": {"tokenizer": "cl100k_base"}}).stages["tokenize"]["tokenizer"] == "cl100k_base"
 
 
