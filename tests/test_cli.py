@@ -4907,3 +4907,12 @@ def test_a_file_beside_a_zstd_file_of_other_size_is_not_read_to_tell_them_apart(
     assert "no file or folder" in capsys.readouterr().err
     got = read() - before
     assert got < size // 4, (got, size)  # was 19.1 MB: the 16.3 MB plain file whole, and the zstd one; 2.6 MB now
+
+
+def test_curate_audit_takes_no_abbreviation_of_an_option(capsys, tmp_path):
+    """`curate audit out --comp old` was read as --compare (argparse's abbreviations), which `curate
+    run` refuses: one rule for every command, an option written whole."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["audit", str(tmp_path), "--comp", "old"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == "curate audit: unrecognized arguments: --comp old\n(see: curate audit --help)\n"
