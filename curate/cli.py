@@ -354,11 +354,13 @@ def earlier_output(files: list[tuple[str, str]], pattern: str) -> str | None:
 
     root = glob_root(pattern)
     looked: dict = {}
-    for _, rel in files:
-        parts = rel.split(os.sep)[:-1]
+    for sub in dict.fromkeys(os.path.dirname(rel) for _, rel in files):  # each folder once, in order
+        parts = sub.split(os.sep) if sub else []
         for n in range(len(parts) + 1):  # the root first, then each folder down to the file's
             folder = os.path.join(root, *parts[:n])
-            if looked.setdefault(folder, is_output(folder)):
+            if folder not in looked:  # each folder looked at once: a tree of 100,000 files has few folders
+                looked[folder] = is_output(folder)
+            if looked[folder]:
                 break
         else:
             continue
