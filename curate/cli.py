@@ -342,6 +342,42 @@ def set_conflicts(ns) -> list[str]:
     return errors
 
 
+MANIFEST = "manifest.json"  # curate.output.MANIFEST, without its pyarrow import
+
+
+def earlier_output(files: list[tuple[str, str]], pattern: str) -> str | None:
+    """What to do where ``files`` ((path, path relative to the root), an input's) lie in a curate output
+    (an earlier run's, ``commit.is_output``) at or under ``pattern``'s glob root, else None: a run into
+    data/o2 read data/o1's text, ledger and stats as its documents ("o1/ledger/... has no text column")."""
+    from curate.commit import is_output
+    from curate.readers import glob_root
+
+    root = glob_root(pattern)
+    looked: dict = {}
+    for sub in dict.fromkeys(os.path.dirname(rel) for _, rel in files):  # each folder once, in order
+        parts = sub.split(os.sep) if sub else []
+        for n in range(len(parts) + 1):  # the root first, then each folder down to the file's
+            folder = os.path.join(root, *parts[:n])
+            if folder not in looked:  # each folder looked at once: a tree of 100,000 files has few folders
+                looked[folder] = is_output(folder)
+            if looked[folder]:
+                break
+        else:
+            continue
+        said = repr(folder.removeprefix(os.curdir + os.sep))  # ./o1 (--input .) said o1
+        if n == 0:
+            return (f"it is the curate output {said} (it has {MANIFEST}), whose ledger and stats are no input: "
+                    f"give its text, --input {shell.quote(os.path.join(folder, 'text'))}, to re-curate it")
+        # the files beside it all of one kind, at the top (data/*.jsonl): a glob of them leaves it out
+        top = [r for _, r in files if os.sep not in r]
+        exts = {os.path.splitext(r)[1] for r in top}
+        fix = "move it out of the input folder, or give a glob that leaves it out"
+        if len(top) == len([f for f in files if not f[1].startswith(parts[0] + os.sep)]) and len(exts) == 1 and "" not in exts:
+            fix = f"leave it out with a glob, --input {shell.quote(os.path.join(root, '*' + exts.pop()).removeprefix(os.curdir + os.sep))}, or move it"
+        return f"it holds the curate output {said} (it has {MANIFEST}), whose files are no input: {fix}"
+    return None
+
+
 def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
@@ -398,6 +434,10 @@ def _plan(cfg, globs_only: bool, config_dir: str | None):
         errors += [f"inputs[{i}]: the folder {rel!r} cannot be read ({why}); fix its permissions or leave it out of the input"
                    for rel, why in unreadable]
         files = [f for f in listed if not inside(f[0])]
+        earlier = earlier_output(files, spec["glob"]) if not is_uri(spec["glob"]) else None
+        if earlier:  # never an output read back as documents: its ledger's rejections, its text twice
+            errors.append(f"inputs[{i}]: {cfg.glob_said(i)}: {earlier}")
+            continue
         # a file listed again, through a link or by an earlier input, is read once: its other
         # names get a quarantine row saying where it is read
         reals: dict = {}  # path -> its real path (None: not a regular file), resolved once

@@ -233,13 +233,19 @@ def enclosing_output(root: str) -> str | None:
     for path in where:
         while os.path.dirname(path) != path:
             path = os.path.dirname(path)
-            try:
-                with open(os.path.join(path, output.MANIFEST), "rb") as f:
-                    if json.loads(f.read()).get("format") == output.FORMAT:
-                        return path
-            except (OSError, ValueError, AttributeError):  # none, unreadable, not ours
-                continue
+            if is_output(path):
+                return path
     return None
+
+
+def is_output(folder: str) -> bool:
+    """Whether the local ``folder`` holds curate's manifest (a finished output): a manifest.json
+    of another tool's (a browser extension's, a dataset's) is not one."""
+    try:
+        with open(os.path.join(folder, output.MANIFEST), "rb") as f:
+            return json.loads(f.read()).get("format") == output.FORMAT
+    except (OSError, ValueError, AttributeError):  # none, unreadable, not ours
+        return False
 
 
 def not_inside_an_output(root: str) -> None:

@@ -30,7 +30,11 @@ class Once(argparse.Action):
 
 class Parser(argparse.ArgumentParser):
     """A command's parser whose mistakes are one line, then where help is: argparse printed its
-    whole usage first. (curate run's, whose messages are reworded, is cli._Parser.)"""
+    whole usage first. (curate run's, whose messages are reworded, is cli._Parser.) No
+    abbreviations, as curate run takes none: `curate audit --comp` was read as --compare."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
 
     def error(self, message):
         print(f"{self.prog}: {one_line(message.removeprefix('argument '))}\n(see: {self.prog} --help)", file=sys.stderr)

@@ -18,6 +18,7 @@ import tomllib
 import types
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -999,6 +1000,28 @@ def test_output_inside_the_input_folder_through_a_link_is_not_read_back(tmp_path
         manifest = json.loads((data / "out" / "manifest.json").read_text())
         assert [f["path"] for f in manifest["inputs"]] == ["pages.jsonl"]
         assert pq.read_table(data / "out" / "text").num_rows == len(PAGES)
+
+
+def test_an_earlier_output_inside_the_input_folder_is_said_not_read(tmp_path, pages, capsys, monkeypatch):
+    """`curate run --input dd --output dd/o2` after a run into dd/o1 read o1's files as documents and
+    stopped at "o1/ledger/part-...parquet has no text column ... give --text-field". An earlier
+    output (curate's manifest, by its format) inside an input is named, with a glob that leaves it
+    out; one given as the input is pointed to its text; another tool's manifest.json is input."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dd").mkdir()
+    pages.rename(tmp_path / "dd" / "pages.jsonl")
+    (tmp_path / "dd" / "o1" / "ledger").mkdir(parents=True)
+    (tmp_path / "dd" / "o1" / "manifest.json").write_text(json.dumps({"format": "curate/1"}))
+    pq.write_table(pa.table({"id": ["a"], "rule": ["min_words"]}), tmp_path / "dd" / "o1" / "ledger" / "part-00000.parquet")
+    for given, said in [("dd", "'dd': it holds the curate output 'dd/o1' (it has manifest.json), whose files are no input: "
+                               "leave it out with a glob, --input 'dd/*.jsonl', or move it"),
+                        ("dd/o1", "'dd/o1': it is the curate output 'dd/o1' (it has manifest.json), whose ledger and stats "
+                                  "are no input: give its text, --input dd/o1/text, to re-curate it")]:
+        assert run_cli("run", "--input", given, "--domain", "web", "--output", "dd/o2", "--progress", "off") == 2
+        assert capsys.readouterr().err == f"curate: config error: inputs[0]: {said}\n"
+    assert not (tmp_path / "dd" / "o2").exists()
+    (tmp_path / "dd" / "o1" / "manifest.json").write_text(json.dumps({"name": "a browser extension's"}))
+    assert cli.earlier_output([(str(tmp_path / "dd" / "o1" / "manifest.json"), "o1/manifest.json")], "dd") is None
 
 
 def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
@@ -2080,20 +2103,20 @@ def refused(tmp_path, capsys, toml: str, stage: str, pages) -> str:
 
 def test_tiktoken_encoding_that_cannot_be_loaded_is_a_config_error(tmp_path, pages, capsys, monkeypatch):
     """tokenize.tokenizer = "gpt2" (a tiktoken name, but not bundled: tiktoken downloads it)
-    passed the config check, and offline the run ended in a requests ConnectionError traceback."""
-    import tiktoken
+    passed the config check, and offline the run ended in a requests ConnectionError traceback;
+    then the check itself went to the network (and waited on it offline). Its cache only: where
+    the file is not there, said, with how to give a local one, and no download tried."""
+    import tiktoken.load
 
-    real = tiktoken.get_encoding
-
-    def offline(name):  # as on a machine without network and without tiktoken's cache
-        if not name.endswith("_offline"):
-            raise ConnectionError(f"Failed to resolve 'openaipublic.blob.core.windows.net' for {name}")
-        return real(name)
-
-    monkeypatch.setattr(tiktoken, "get_encoding", offline)
+    fetched = []
+    monkeypatch.setattr(tiktoken.load, "read_file", lambda path: fetched.append(path) or b"")
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))  # as on a machine without tiktoken's cache
     err = refused(tmp_path, capsys, '[tokenize]\ntokenizer = "gpt2"\n', "tokenize", pages)
-    assert "tokenize.tokenizer: 'gpt2' could not be loaded (ConnectionError: Failed to resolve" in err, err
-    assert "cl100k_base is bundled" in err and "Traceback" not in err
+    assert fetched == [], fetched
+    assert err == ("curate: config error: tokenize.tokenizer: 'gpt2' is not on this machine (tiktoken downloads it; curate does "
+                   "not go to the network): give a tokenizer.json path, use cl100k_base (bundled), or fetch it once where there "
+                   "is a network (python -c \"import tiktoken; tiktoken.get_encoding('gpt2')\") and copy its cache here "
+                   "(TIKTOKEN_CACHE_DIR, else /tmp/data-gym-cache)\n"), err
     assert config.load(None, {"tokenize": {"tokenizer": "cl100k_base"}}).stages["tokenize"]["tokenizer"] == "cl100k_base"
 
 
@@ -2842,7 +2865,7 @@ def test_audit_corpus_with_an_empty_jsonl_file(tmp_path, capsys, empty):
     assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
     (dump / "c.jsonl").write_text('{"text": "a line cut sh')  # damaged, not empty: still said
     assert command.main(["--corpus", str(dump), "--output", str(tmp_path / "b")]) == 2
-    assert "c.jsonl: cannot be read" in capsys.readouterr().err
+    assert "c.jsonl: line 1 is not JSON (Unterminated string starting at column 10)" in capsys.readouterr().err
 
 
 def test_a_home_folder_path_is_the_home_folder(tmp_path, pages, monkeypatch, capsys):
@@ -4884,3 +4907,12 @@ def test_a_file_beside_a_zstd_file_of_other_size_is_not_read_to_tell_them_apart(
     assert "no file or folder" in capsys.readouterr().err
     got = read() - before
     assert got < size // 4, (got, size)  # was 19.1 MB: the 16.3 MB plain file whole, and the zstd one; 2.6 MB now
+
+
+def test_curate_audit_takes_no_abbreviation_of_an_option(capsys, tmp_path):
+    """`curate audit out --comp old` was read as --compare (argparse's abbreviations), which `curate
+    run` refuses: one rule for every command, an option written whole."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["audit", str(tmp_path), "--comp", "old"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == "curate audit: unrecognized arguments: --comp old\n(see: curate audit --help)\n"

@@ -385,7 +385,25 @@ def test_an_audited_jsonl_file_with_nan_is_read_as_curate_run_reads_it(tmp_path,
     cut = tmp_path / "cut.jsonl"
     cut.write_bytes(path.read_bytes() + b'{"text": "a line cut sh')
     assert cli.main(["audit", "--corpus", str(cut), "--output", str(tmp_path / "audit2")]) == 2
-    assert f"{cut}: cannot be read" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"curate audit: {cut}: line 42 is not JSON (Unterminated string starting at column 10): "
+                                       "a damaged or truncated line; fix or remove it (curate run quarantines it as bad_json)\n")
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["jsonl", "gz"])
+def test_an_audited_jsonl_file_with_a_broken_line_names_the_line(tmp_path, capsys, gz):
+    """`audit --corpus` of a JSONL file with one broken line (the demo's raw JSONL has one at line
+    31) said only "cannot be read (Syntax at character 0)": which of its lines, not said. The file
+    and the line, counted as the file has them (its comment line too), and what JSON found."""
+    lines = ["// exported", *(json.dumps({"text": sentence(random.Random(i))}) for i in range(3)), '{"text": "cut', "",
+             '  {"text": 1}x']
+    path = tmp_path / ("d.jsonl.gz" if gz else "d.jsonl")
+    data = "\n".join(lines + [json.dumps({"text": "after"})]).encode() + b"\n"
+    path.write_bytes(gzip.compress(data) if gz else data)
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 2
+    assert f"{path}: line 5 is not JSON (Unterminated string starting at column 10)" in capsys.readouterr().err
+    path.write_bytes(data.replace(b'"cut', b'"cut"}'))  # the next: its column in the line as it is, spaces and all
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 2
+    assert f"{path}: line 7 is not JSON (Extra data at column 14)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("nan", [False, True], ids=["plain", "with_nan"])

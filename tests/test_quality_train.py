@@ -6,6 +6,7 @@ import gzip
 import random
 import re
 
+import pytest
 import zstandard
 
 from curate import cli
@@ -140,3 +141,25 @@ def test_an_output_that_is_not_a_fasttext_model_is_not_overwritten(tmp_path, cap
         assert capsys.readouterr().err == (f"curate train-quality: --output {said}: give the model file's path, "
                                            "a new one or a model to replace\n"), out
     assert (tmp_path / "notes.txt").read_text() == "mine\n" and not list((tmp_path / "models").iterdir())
+
+
+def test_a_save_that_fails_midway_leaves_the_previous_model_as_it_was(tmp_path, monkeypatch):
+    """The model was saved in place: a kill or a full disk mid-save left a truncated model where the
+    previous one was. It is saved under a temporary name beside it and renamed over it when whole."""
+    import fasttext
+
+    from curate.stages import quality_train
+
+    class HalfSaved:
+        def save_model(self, path):
+            with open(path, "wb") as f:
+                f.write(quality_train.FASTTEXT_MAGIC + b"half")
+            raise OSError(28, "No space left on device")
+
+    model = tmp_path / "m.bin"
+    previous = quality_train.FASTTEXT_MAGIC + b"the previous model, whole"
+    model.write_bytes(previous)
+    monkeypatch.setattr(fasttext, "train_supervised", lambda path, **params: HalfSaved())
+    with pytest.raises(OSError, match="No space"):
+        quality_train._train("train.txt", {}, False, 0, 1, str(model))
+    assert model.read_bytes() == previous and [p.name for p in tmp_path.iterdir()] == ["m.bin"]

@@ -173,6 +173,13 @@ def audit_files(files: list[str], partial: Partial, listed: frozenset = frozense
                     if infer is None or "TapeError" in str(e):
                         again = None if finite else _finite_copy(read, f, folder)
                         if again is None:
+                            try:
+                                bad = None if is_uri(f) else _bad_line(f)
+                            except Exception:  # noqa: BLE001 - not decoded a second time (cut short): polars' error stands
+                                bad = None
+                            if bad:  # polars' "Syntax at character 0" named no line
+                                raise ValueError(f"{name_utf8(f)}: line {bad[0]} is not JSON ({bad[1]}): a damaged or truncated "
+                                                 "line; fix or remove it (curate run quarantines it as bad_json)") from None
                             raise _unreadable(f, e) from None
                         read, finite = again, True
                         continue
@@ -280,6 +287,31 @@ def _without_odd_lines(path: str, name: str, folder, in_place: bool = False) -> 
             raise
         raise _no_room(name, "a JSONL file with a comment line or a line-start BOM is read from a zstd copy "
                              "without them (about a fifth of its decompressed size)", e) from None
+
+
+def _bad_line(path: str) -> tuple[int, str] | None:
+    """(line number, JSON's error) of the first line of the local JSONL file ``path`` (as the user gave
+    it: its line numbers, comment lines and all) that is no JSON; None where each reads. Only read
+    once polars has failed on the file; a line longer than FINITE_LINE_BYTES is curate run's
+    record_too_large, not looked into."""
+    from curate.readers.common import open_bytes, without_bom
+
+    n, whole = 0, True
+    with open_bytes(path, Limits(max_file_bytes=1 << 62)) as f:
+        for line in iter(lambda: f.readline(FINITE_LINE_BYTES), b""):
+            start, whole = whole, line.endswith(b"\n")
+            n += start
+            if not start or len(line) == FINITE_LINE_BYTES and not whole:  # a piece of a long line
+                continue
+            head = without_bom(line).strip()
+            if head and not jsonl.is_comment(head):
+                try:
+                    jsonl.loads(head)
+                except json.JSONDecodeError as e:  # its column in the line, not "line 1" of the line alone
+                    return n, f"{e.msg.removesuffix(' at')} at column {e.colno + len(line) - len(line.lstrip())}"
+                except ValueError as e:  # UnicodeDecodeError, nested too deep
+                    return n, shell.one_line(str(e))[:200]
+    return None
 
 
 FINITE_LINE_BYTES = Limits().max_record_bytes * 2 + 2  # the longest line _finite_copy decodes: curate run's read of one

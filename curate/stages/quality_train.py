@@ -365,7 +365,27 @@ def _train(path: str, params: dict, quantize: bool, cutoff: int, threads: int, o
     model = fasttext.train_supervised(path, **params)
     if quantize:
         model.quantize(input=path, qnorm=True, retrain=False, cutoff=cutoff, thread=threads, verbose=0)
-    model.save_model(output)
+    save_model(model, output)
+
+
+def save_model(model, output: str) -> None:
+    """Save ``model`` under a temporary name in ``output``'s folder, then rename it over ``output``: saved
+    in place, a kill (or a full disk) mid-save left a truncated model where the previous one was."""
+    import pyarrow.fs as pafs
+
+    from curate import output as out
+
+    folder, name = os.path.split(os.path.abspath(output))
+    tmp = os.path.join(folder, out.tmp_name(name))
+    try:
+        model.save_model(tmp)
+        out.sync(pafs.LocalFileSystem(), tmp)  # its bytes on disk before the rename makes them the model
+        os.replace(tmp, output)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    out.sync(pafs.LocalFileSystem(), folder)
 
 
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")  # the first bytes of every fastText model file

@@ -30,6 +30,7 @@ global shuffle is therefore a pure function of the seed and the selected (id, j)
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
@@ -304,16 +305,43 @@ def _check(cfg: dict) -> dict:
             resolved = _tiktoken_name(name)
         except ValueError as e:
             raise ValueError(f"tokenize.{e}") from None
-        if not resolved.endswith(OFFLINE):  # tiktoken downloads it on first use: fail here, not mid-run
+        if not resolved.endswith(OFFLINE):  # tiktoken downloads it on first use: from its cache only, or said here
             import tiktoken
 
             try:
-                tiktoken.get_encoding(resolved)
-            except Exception as e:  # noqa: BLE001 - no network, no cache, a proxy error...
+                with _cached_only():
+                    tiktoken.get_encoding(resolved)
+            except NotCached:
+                raise ValueError(f"tokenize.tokenizer: {name!r} is not on this machine (tiktoken downloads it; curate does not "
+                                 "go to the network): give a tokenizer.json path, use cl100k_base (bundled), or fetch it once "
+                                 f"where there is a network (python -c \"import tiktoken; tiktoken.get_encoding('{name}')\") and "
+                                 "copy its cache here (TIKTOKEN_CACHE_DIR, else /tmp/data-gym-cache)") from None
+            except Exception as e:  # noqa: BLE001 - a damaged cache, a file of another hash...
                 raise ValueError(f"tokenize.tokenizer: {name!r} could not be loaded ({type(e).__name__}: {str(e)[:120]}); "
-                                 "tiktoken downloads it on first use; cl100k_base is bundled (offline), or give a "
-                                 "tokenizer.json path") from None
+                                 "cl100k_base is bundled (offline), or give a tokenizer.json path") from None
     return cfg
+
+
+class NotCached(Exception):
+    """A tiktoken file not in tiktoken's cache (its download refused: ``_cached_only``)."""
+
+
+@contextlib.contextmanager
+def _cached_only():
+    """tiktoken with its downloads refused (NotCached): its cache and local files are read as usual.
+    Checking a config went to the network for an encoding not bundled (gpt2), and waited on it offline."""
+    import tiktoken.load as load
+
+    def local(path: str) -> bytes:
+        if "://" in path:
+            raise NotCached(path)
+        return fetch(path)
+
+    fetch, load.read_file = load.read_file, local  # read_file_cached calls it for what its cache lacks
+    try:
+        yield
+    finally:
+        load.read_file = fetch
 
 
 class TokenizeStage:
