@@ -172,16 +172,30 @@ class Held(ValueError):
 
 
 def _files(fs, base: str) -> list[tuple[str, int]]:
-    """(relative path, size) of every file under ``base``, sorted. A local folder is walked without
-    following its links, each one entry (its own size): pyarrow's walk followed them, and `--output ~`
-    or `/usr` (bin/X11 -> .) listed on without end, holding GBs."""
+    """(relative path, size) of every file under ``base``, sorted. A local folder's link to a folder
+    is followed (a staging folder or output linked to another disk, tests/test_links.py) unless it
+    leads to a folder already walked, which is one entry (its own size): pyarrow's walk followed
+    every link, and `--output ~` or `/usr` (bin/X11 -> .) listed on without end, holding GBs."""
     if isinstance(fs, pafs.LocalFileSystem):
         def fail(e):  # an unreadable folder, as pyarrow's walk: not files passed over
             raise e
 
-        found = []
-        for folder, dirs, names in os.walk(base, onerror=fail):
-            for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+        found, walked = [], set()
+        for folder, dirs, names in os.walk(base, onerror=fail, followlinks=True):
+            st = os.stat(folder)
+            walked.add((st.st_dev, st.st_ino))
+            follow = []
+            for d in dirs:
+                path = os.path.join(folder, d)
+                if os.path.islink(path):
+                    with contextlib.suppress(FileNotFoundError):
+                        st = os.stat(path)
+                        if (st.st_dev, st.st_ino) in walked:  # a loop (loop -> .): listed, not entered
+                            names.append(d)
+                            continue
+                follow.append(d)
+            dirs[:] = follow
+            for name in names:
                 path = os.path.join(folder, name)
                 with contextlib.suppress(FileNotFoundError):  # removed meanwhile, as a listing taken a moment later
                     found.append((os.path.relpath(path, base).replace(os.sep, "/"), os.lstat(path).st_size))
