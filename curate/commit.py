@@ -917,8 +917,7 @@ def finish(root: str) -> dict:
     fs, base = output._fs(root)
     staging, staged = f"{base}/{STAGING}", _staging_root(root, base)
     try:
-        with fs.open_input_stream(f"{staging}/{output.MANIFEST}") as f:  # the run's own: no commit to look for first (read_manifest's)
-            manifest = json.loads(f.read())
+        manifest = read_manifest(staged)
         manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
         written = [(rel, size) for rel, size in _files(fs, staging)
                    if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-") and not _nfs_file(rel)]
@@ -1159,19 +1158,14 @@ def _apply(fs, base: str, journal: dict) -> None:
             # completed the commit and removed the journal): written back now, before any other step, not after a look
             # at every file of the journal (a kill from the delete to here still leaves no manifest.json: one request)
             _put_back(fs, base, new)
-    # in a bucket, a delete or move is not preceded by a look (a metadata request a file: the step
-    # itself fails where another process did it first, and _gone tells), nor a move by a folder
-    # made (an object store has none: pyarrow's markers cost a request for each folder above, and a write)
-    bucket = output.object_store(fs)
     for rel in journal["delete"]:
-        if bucket or _exists(fs, f"{base}/{rel}"):
+        if _exists(fs, f"{base}/{rel}"):
             _gone(fs.delete_file, fs, f"{base}/{rel}")
             _remove_empty_parents(fs, base, rel)
     for i, rel in enumerate(journal["files"]):
         src = f"{staging}/{rel}"
-        if bucket or _exists(fs, src):
-            if not bucket:
-                fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
+        if _exists(fs, src):
+            fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
             _gone(lambda s: output.rename(fs, s, f"{base}/{rel}"), fs, src, f"{base}/{rel}")
         if i == 0:
             _fault("during_moves")

@@ -222,26 +222,15 @@ def sync_folders(fs, base: str, rels) -> None:
         while d:
             folders.add(f"{base}/{d}")
             d = os.path.dirname(d)
-    if object_store(fs):  # a bucket's objects are durable once written: nothing to look at
-        return
     for d in sorted(folders, key=lambda d: -d.count("/")):  # deepest first
         if fs.get_file_info(d).type == pafs.FileType.Directory:  # not one the commit removed, emptied
             sync(fs, d)
 
 
-def object_store(fs) -> bool:
-    """Whether ``fs`` is a bucket's (GCS, S3): no folders, and each look at a name a request."""
-    return type(fs).__name__ in ("GcsFileSystem", "S3FileSystem")
-
-
 def rename(fs, src: str, dst: str) -> None:
-    """Move a file: a rename on a disk (os.replace), a copy and a delete in a bucket (in GCS
-    pyarrow's own: its move first asks both names' metadata, two requests more a file)."""
+    """Move a file: a rename on a disk (os.replace), a copy and a delete in a bucket."""
     if isinstance(fs, pafs.LocalFileSystem):
         os.replace(src, dst)
-    elif type(fs).__name__ == "GcsFileSystem":
-        fs.copy_file(src, dst)
-        fs.delete_file(src)
     else:
         fs.move(src, dst)
 

@@ -1303,31 +1303,3 @@ def test_a_bucket_file_changed_since_the_plan_is_said_by_its_reader(gcs, how):
     with pytest.raises(Exception, match=f"input file {re.escape(uri)}/in.jsonl {said} after the run listed it"):  # noqa: PT011
         read()
 
-
-def test_a_commit_in_a_bucket_moves_each_file_by_a_copy_and_a_delete(logged, monkeypatch):
-    """Committing a run into a bucket moves each staged file with a copy and a delete (and the
-    delete's metadata request); the folders are not made (no marker objects, a request for each
-    folder above), nor each file looked at first, nor its destination; an old file it replaces
-    costs its delete (and its metadata request). Before: each staged file asked its metadata 3
-    times (a look, then pyarrow's move: its source, and its delete's) and its destination's
-    once (and a listing), each folder made: its marker written, ~5 requests a folder."""
-    monkeypatch.setenv(GCS_EMULATOR, logged[1])
-    root = f"gs://{BUCKET}/moves/out"
-    runs = (["text/part-00000-of-00001.parquet", "ledger/part-00000-of-00001.parquet"],
-            ["text/part-00000-of-00002.parquet", "text/part-00001-of-00002.parquet", "ledger/part-00000-of-00001.parquet"])
-    for n, files in enumerate(runs):
-        staged = commit.begin(root)
-        for rel in files:
-            output.write_atomic(staged, rel, b"rows of run %d" % n)
-        output.write_manifest(staged, {"format": output.FORMAT, "config": {"run": {}}})
-        got = served(logged, f"moves{n}", lambda: commit.finish(root))
-    assert sorted(commit.read_manifest(root)["files"], key=str) == sorted(
-        [{"file": rel, "bytes": 13} for rel in runs[1]], key=str)
-    per: dict = collections.defaultdict(collections.Counter)
-    for kind, name in got:
-        per[name][kind] += 1
-    for rel in runs[1]:
-        assert per[f"moves/out/{commit.STAGING}/{rel}"] == {"copy": 1, "delete": 1, "stat": 1}, (rel, per)
-        assert f"moves/out/{rel}" not in per, per
-    assert per["moves/out/text/part-00000-of-00001.parquet"] == {"stat": 1, "delete": 1}, per
-    assert not [name for kind, name in got if kind == "write" and not name.rsplit("/", 1)[-1].startswith((".tmp-", "lock"))], got
